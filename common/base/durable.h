@@ -1,0 +1,29 @@
+#pragma once
+// Atomic durable file writes: write <dir>/.<name>.tmp.<pid>, fsync it, rename
+// over <dir>/<name>, fsync <dir>. After a crash at any instant the file holds
+// either the old content or the new, never a mix, and once this returns the
+// new content survives a crash.
+//
+// With TERN_FAULT_INJECTION compiled in, tests can make the next fsync or
+// rename fail (fault.h); release builds contain no such switch.
+
+#include <string>
+#include <string_view>
+
+#include "common/base/result.h"
+
+namespace tern {
+
+struct DurableOptions {
+  int mode = 0644;
+  bool sync = true;  // false for status files nobody needs after a crash
+};
+
+Status write_file_atomic(const std::string& path, std::string_view content, DurableOptions opts = {});
+// fsync(2) of a descriptor and of a directory by path; both retry EINTR.
+Status fsync_fd(int fd, std::string_view what);
+Status fsync_dir(const std::string& dir);
+// rename(2) then fsync of the target's directory (and the source's, if different).
+Status durable_rename(const std::string& from, const std::string& to);
+
+}  // namespace tern

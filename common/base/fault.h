@@ -1,0 +1,20 @@
+#pragma once
+// Fault injection for tests (TERN_FAULT_INJECTION=ON builds only): arm a
+// fault and the next N matching calls fail with the given errno. In builds
+// without the option every check is a constant false and compiles away.
+
+namespace tern::fault {
+
+enum class Point { kFsync, kRename, kWrite };
+
+#ifdef TERN_FAULT_INJECTION
+// The next `count` calls at `point` fail with `err`.
+void arm(Point point, int err, int count = 1);
+void disarm_all();
+// Returns the errno to fail with, or 0 to proceed; consumes one arming.
+int check(Point point);
+#else
+inline int check(Point) { return 0; }
+#endif
+
+}  // namespace tern::fault

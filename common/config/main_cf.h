@@ -1,0 +1,74 @@
+#pragma once
+// main.cf: "name = value" lines; a line starting with white space continues
+// the previous one; "#" starts a comment line; "$name" and "${name}" expand
+// recursively (a loop is an error naming the chain), as do Postfix's
+// "${name?value}" (value when name is non-empty) and "${name:value}" (value
+// when name is empty). Every known parameter has a default from the table
+// (params.h); myhostname, mydomain, myorigin and mydestination default as in
+// Postfix (myhostname from the host's FQDN; mydomain its parent domain).
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/base/result.h"
+#include "common/config/params.h"
+
+namespace tern::config {
+
+class MainCf {
+ public:
+  // Parses text as if read from `filename` (used in "file:line: reason").
+  // Unknown parameter names go into warnings as "file:line: unknown parameter X".
+  static Result<MainCf> parse(std::string_view text, const std::string& filename,
+                              std::vector<std::string>* warnings = nullptr);
+  // Reads <config_dir>/main.cf and sets config_directory to config_dir.
+  static Result<MainCf> load(const std::string& config_dir, std::vector<std::string>* warnings = nullptr);
+
+  // Command-line "-o name=value": overrides the file.
+  void set(std::string_view name, std::string_view value);
+  // Registers a parameter a program reads beyond the table (e.g. a test
+  // service's own knobs), so it is neither unknown nor without a default.
+  void define(std::string_view name, std::string_view default_value);
+
+  // Expanded value: explicit setting, else default, else "" for unknown names.
+  std::string str(std::string_view name) const;
+  // Typed getters; the value was validated by validate(), so a bad value
+  // here is a program error (an unknown name or wrong type panics).
+  long long integer(std::string_view name) const;
+  bool boolean(std::string_view name) const;
+  std::chrono::seconds seconds(std::string_view name) const;
+  std::vector<std::string> list(std::string_view name) const;
+
+  // Expands $name references in an arbitrary string against this config.
+  Result<std::string> expand(std::string_view value) const;
+  // Checks that every set and default value expands (no loop) and has the
+  // right type: "file:line: bad value for X: reason".
+  Status validate() const;
+
+  bool is_set(std::string_view name) const;       // explicitly set (file or -o)
+  std::optional<std::string> raw(std::string_view name) const;  // unexpanded explicit value
+  std::vector<std::string> set_names() const;     // explicit names, sorted
+  const std::string& filename() const { return filename_; }
+
+ private:
+  struct Setting {
+    std::string value;
+    int line = 0;  // 0 for -o and define()
+  };
+  Result<std::string> expand_depth(std::string_view value, std::vector<std::string>& chain) const;
+  Result<std::string> lookup(std::string_view name, std::vector<std::string>& chain) const;
+
+  std::string filename_;
+  std::map<std::string, Setting, std::less<>> settings_;
+  std::map<std::string, std::string, std::less<>> extra_defaults_;
+};
+
+// In-place edit for "ternconf name=value": replaces the (first) setting of
+// name, keeping comments and the other lines; appends when absent.
+std::string edit_main_cf(std::string_view text, std::string_view name, std::string_view value);
+
+}  // namespace tern::config
