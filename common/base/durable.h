@@ -1,5 +1,5 @@
 #pragma once
-// Atomic durable file writes: write <dir>/.<name>.tmp.<pid>, fsync it, rename
+// Atomic durable file writes: write <dir>/.<name>.tmp.<pid>.<n>, fsync it, rename
 // over <dir>/<name>, fsync <dir>. After a crash at any instant the file holds
 // either the old content or the new, never a mix, and once this returns the
 // new content survives a crash.

@@ -10,6 +10,9 @@ enum class Point { kFsync, kRename, kWrite };
 #ifdef TERN_FAULT_INJECTION
 // The next `count` calls at `point` fail with `err`.
 void arm(Point point, int err, int count = 1);
+// The next `skip` calls at `point` proceed, then `count` calls fail with
+// `err` (e.g. let the file's fsync pass and fail the directory's).
+void arm_after(Point point, int skip, int err, int count = 1);
 void disarm_all();
 // Returns the errno to fail with, or 0 to proceed; consumes one arming.
 int check(Point point);

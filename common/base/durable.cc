@@ -1,0 +1,126 @@
+// Atomic durable writes (durable.h).
+//
+// The temporary file lives in the target's directory so that rename(2) is
+// atomic (same filesystem). Its name carries the pid and a per-process counter
+// so that two processes, or two threads of one process, writing the same
+// target never share a temporary file; O_EXCL turns any leftover from a crash
+// with a recycled pid into an error instead of a silent overwrite.
+//
+// Every write, fsync and rename first asks fault::check(), so tests in
+// TERN_FAULT_INJECTION builds can make each step fail.
+
+#include "common/base/durable.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include "common/base/fault.h"
+#include "common/base/fd.h"
+
+namespace tern {
+namespace {
+
+std::atomic<unsigned long> temp_counter{0};
+
+// "dir" and "name" of a path; a bare name lives in ".".
+std::pair<std::string, std::string> split_path(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return {".", path};
+  if (slash == 0) return {"/", path.substr(1)};
+  return {path.substr(0, slash), path.substr(slash + 1)};
+}
+
+std::string dir_of(const std::string& path) { return split_path(path).first; }
+
+Error with_context(const std::string& path, Error e) {
+  e.text = path + ": " + e.text;
+  return e;
+}
+
+Status checked_write(int fd, std::string_view data, const std::string& what) {
+  if (int err = fault::check(fault::Point::kWrite)) return sys_error("write " + what, err);
+  Status st = write_all(fd, data);
+  if (!st) {
+    Error e = st.take_error();
+    e.text = "write " + what + ": " + e.text;
+    return e;
+  }
+  return {};
+}
+
+Status checked_rename(const std::string& from, const std::string& to) {
+  if (int err = fault::check(fault::Point::kRename)) return sys_error("rename " + from + " to " + to, err);
+  if (::rename(from.c_str(), to.c_str()) < 0) return sys_error("rename " + from + " to " + to);
+  return {};
+}
+
+// Writes, syncs and renames the already-created temporary file.
+Status fill_and_commit(Fd& fd, const std::string& tmp, const std::string& path, std::string_view content,
+                       const DurableOptions& opts) {
+  // fchmod because open(2) applies the umask and the caller asked for a mode.
+  if (::fchmod(fd.get(), static_cast<mode_t>(opts.mode)) < 0) return sys_error("fchmod " + tmp);
+  if (Status st = checked_write(fd.get(), content, tmp); !st) return st;
+  if (opts.sync) {
+    if (Status st = fsync_fd(fd.get(), tmp); !st) return st;
+  }
+  // close(2) reports deferred write errors on some filesystems (NFS).
+  if (::close(fd.release()) < 0) return sys_error("close " + tmp);
+  return checked_rename(tmp, path);
+}
+
+}  // namespace
+
+Status fsync_fd(int fd, std::string_view what) {
+  if (int err = fault::check(fault::Point::kFsync)) return sys_error("fsync " + std::string(what), err);
+  while (::fsync(fd) < 0) {
+    if (errno != EINTR) return sys_error("fsync " + std::string(what));
+  }
+  return {};
+}
+
+Status fsync_dir(const std::string& dir) {
+  auto fd = open_fd(dir, O_RDONLY | O_DIRECTORY);
+  if (!fd) return fd.take_error();
+  return fsync_fd(fd->get(), dir);
+}
+
+Status write_file_atomic(const std::string& path, std::string_view content, DurableOptions opts) {
+  auto [dir, name] = split_path(path);
+  if (name.empty()) return with_context(path, invalid("not a file name"));
+  std::string tmp = (dir == "/" ? "/" : dir + "/") + "." + name + ".tmp." + std::to_string(::getpid()) + "." +
+                    std::to_string(temp_counter.fetch_add(1, std::memory_order_relaxed));
+
+  auto fd = open_fd(tmp, O_CREAT | O_EXCL | O_WRONLY, opts.mode);
+  if (!fd) return with_context(path, fd.take_error());
+
+  if (Status st = fill_and_commit(*fd, tmp, path, content, opts); !st) {
+    int saved = errno;
+    ::unlink(tmp.c_str());
+    errno = saved;
+    return with_context(path, st.take_error());
+  }
+  // The rename is the commit; the directory fsync makes it survive a crash.
+  // The new content is in place if this fails, but not known to be durable.
+  if (opts.sync) {
+    if (Status st = fsync_dir(dir); !st) return with_context(path, st.take_error());
+  }
+  return {};
+}
+
+Status durable_rename(const std::string& from, const std::string& to) {
+  if (Status st = checked_rename(from, to); !st) return st;
+  std::string to_dir = dir_of(to);
+  if (Status st = fsync_dir(to_dir); !st) return st;
+  // The source's directory entry must be gone too, or a crash can leave the
+  // file in both places (harmless for the queue, but fsync anyway as the
+  // header promises).
+  std::string from_dir = dir_of(from);
+  if (from_dir != to_dir) return fsync_dir(from_dir);
+  return {};
+}
+
+}  // namespace tern

@@ -1,0 +1,191 @@
+#include "common/base/durable.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "common/base/fault.h"
+#include "common/base/fd.h"
+
+namespace {
+
+// A fresh directory under TMPDIR, removed with its files at scope exit.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/tern-durable-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() {
+    for (const auto& name : entries()) ::unlink((path + "/" + name).c_str());
+    ::rmdir(path.c_str());
+  }
+  std::vector<std::string> entries() const {
+    std::vector<std::string> out;
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return out;
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") out.push_back(n);
+    }
+    ::closedir(d);
+    return out;
+  }
+};
+
+std::string slurp(const std::string& path) {
+  auto r = tern::read_file(path);
+  REQUIRE(r.ok());
+  return *r;
+}
+
+}  // namespace
+
+TEST_CASE("durable: an atomic write creates and then replaces the content", "[base]") {
+  TempDir dir;
+  std::string file = dir.path + "/state";
+  for (bool sync : {true, false}) {
+    REQUIRE(tern::write_file_atomic(file, "first", {.sync = sync}).ok());
+    CHECK(slurp(file) == "first");
+    REQUIRE(tern::write_file_atomic(file, std::string(100000, 'x'), {.sync = sync}).ok());
+    CHECK(slurp(file) == std::string(100000, 'x'));
+    REQUIRE(tern::write_file_atomic(file, "", {.sync = sync}).ok());
+    CHECK(slurp(file).empty());
+  }
+  CHECK(dir.entries() == std::vector<std::string>{"state"});
+}
+
+TEST_CASE("durable: the requested mode is honoured despite the umask", "[base]") {
+  TempDir dir;
+  mode_t old_umask = ::umask(077);
+  struct Case {
+    int mode;
+  };
+  for (Case c : {Case{0600}, Case{0644}, Case{0640}, Case{0666}}) {
+    std::string file = dir.path + "/m" + std::to_string(c.mode);
+    REQUIRE(tern::write_file_atomic(file, "x", {.mode = c.mode}).ok());
+    struct stat st;
+    REQUIRE(::stat(file.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == static_cast<mode_t>(c.mode));
+  }
+  ::umask(old_umask);
+}
+
+TEST_CASE("durable: a write into a missing directory fails naming the path", "[base]") {
+  TempDir dir;
+  std::string file = dir.path + "/no/such/file";
+  auto st = tern::write_file_atomic(file, "x");
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().code == tern::Errc::kSystem);
+  CHECK(st.error().err == ENOENT);
+  CHECK(st.error().text.find(file) != std::string::npos);
+}
+
+TEST_CASE("durable: durable_rename moves a file across directories", "[base]") {
+  TempDir dir;
+  std::string sub = dir.path + "/sub";
+  REQUIRE(::mkdir(sub.c_str(), 0700) == 0);
+  REQUIRE(tern::write_file_atomic(dir.path + "/a", "payload").ok());
+  REQUIRE(tern::durable_rename(dir.path + "/a", sub + "/b").ok());
+  CHECK(slurp(sub + "/b") == "payload");
+  CHECK(::access((dir.path + "/a").c_str(), F_OK) != 0);
+  ::unlink((sub + "/b").c_str());
+  ::rmdir(sub.c_str());
+  CHECK_FALSE(tern::durable_rename(dir.path + "/missing", dir.path + "/c").ok());
+}
+
+TEST_CASE("durable: fsync_dir of a missing directory fails", "[base]") {
+  CHECK_FALSE(tern::fsync_dir("/nonexistent/tern/dir").ok());
+}
+
+#ifdef TERN_FAULT_INJECTION
+
+TEST_CASE("durable: an injected failure leaves no temp file and keeps the old content", "[base]") {
+  struct Case {
+    const char* name;
+    tern::fault::Point point;
+    int err;
+  };
+  const Case cases[] = {
+      {"fsync of the file", tern::fault::Point::kFsync, EIO},
+      {"rename", tern::fault::Point::kRename, EXDEV},
+      {"write", tern::fault::Point::kWrite, ENOSPC},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.name) {
+      TempDir dir;
+      std::string file = dir.path + "/state";
+      REQUIRE(tern::write_file_atomic(file, "old").ok());
+      tern::fault::arm(c.point, c.err);
+      auto st = tern::write_file_atomic(file, "new");
+      tern::fault::disarm_all();
+      REQUIRE_FALSE(st.ok());
+      CHECK(st.error().code == tern::Errc::kSystem);
+      CHECK(st.error().err == c.err);
+      CHECK(st.error().text.find(file) != std::string::npos);
+      CHECK(slurp(file) == "old");
+      CHECK(dir.entries() == std::vector<std::string>{"state"});
+    }
+  }
+}
+
+TEST_CASE("durable: a failed directory fsync is reported with the new content in place", "[base]") {
+  TempDir dir;
+  std::string file = dir.path + "/state";
+  REQUIRE(tern::write_file_atomic(file, "old").ok());
+  // The first fsync (the temp file) passes; the second (the directory) fails.
+  tern::fault::arm_after(tern::fault::Point::kFsync, 1, EIO);
+  auto st = tern::write_file_atomic(file, "new");
+  tern::fault::disarm_all();
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().err == EIO);
+  CHECK(st.error().text.find(file) != std::string::npos);
+  CHECK(slurp(file) == "new");
+  CHECK(dir.entries() == std::vector<std::string>{"state"});
+}
+
+TEST_CASE("durable: durable_rename reports a failed rename and a failed directory fsync", "[base]") {
+  TempDir dir;
+  std::string a = dir.path + "/a", b = dir.path + "/b";
+  REQUIRE(tern::write_file_atomic(a, "payload").ok());
+
+  tern::fault::arm(tern::fault::Point::kRename, EIO);
+  auto st = tern::durable_rename(a, b);
+  tern::fault::disarm_all();
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().err == EIO);
+  CHECK(dir.entries() == std::vector<std::string>{"a"});
+
+  tern::fault::arm(tern::fault::Point::kFsync, EIO);
+  st = tern::durable_rename(a, b);
+  tern::fault::disarm_all();
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().err == EIO);
+  CHECK(slurp(b) == "payload");
+}
+
+TEST_CASE("fault: an arming is consumed count times and then calls proceed", "[base]") {
+  tern::fault::arm(tern::fault::Point::kRename, EACCES, 2);
+  CHECK(tern::fault::check(tern::fault::Point::kFsync) == 0);
+  CHECK(tern::fault::check(tern::fault::Point::kRename) == EACCES);
+  CHECK(tern::fault::check(tern::fault::Point::kRename) == EACCES);
+  CHECK(tern::fault::check(tern::fault::Point::kRename) == 0);
+  tern::fault::arm_after(tern::fault::Point::kWrite, 2, EIO);
+  CHECK(tern::fault::check(tern::fault::Point::kWrite) == 0);
+  CHECK(tern::fault::check(tern::fault::Point::kWrite) == 0);
+  CHECK(tern::fault::check(tern::fault::Point::kWrite) == EIO);
+  CHECK(tern::fault::check(tern::fault::Point::kWrite) == 0);
+  tern::fault::arm(tern::fault::Point::kWrite, EIO, 5);
+  tern::fault::disarm_all();
+  CHECK(tern::fault::check(tern::fault::Point::kWrite) == 0);
+}
+
+#endif  // TERN_FAULT_INJECTION
