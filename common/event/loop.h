@@ -6,6 +6,23 @@
 // run on the loop thread and must not throw. Timers are kept against the
 // Loop's Clock, not libevent's: with a TestClock, TestClock::advance() fires
 // every timer that became due, so tests move time without sleeping.
+//
+// Threads: only post(), stop() and Poster::post() may be called from other
+// threads; everything else belongs to the loop thread (the thread that
+// created the Loop or last called run*()).
+//
+// Lifetimes: every Timer, IoWatch and SignalWatch must be destroyed before
+// its Loop. One that outlives it is our bug: ~Loop() panics (a watch freed
+// after the event_base would be a use after free). Destroying a watch, or
+// restarting, cancelling or moving onto a Timer, from inside its own
+// callback is safe.
+//
+// Clock jumps (TestClock::advance): when the loop is idle and the jump comes
+// from the loop thread, due timers run at once, inside advance(); when it
+// comes from inside a callback or from another thread, they run as the next
+// loop event. Either way each due timer fires once per jump, in deadline
+// order; a repeating timer then continues from the new time (no burst of
+// catch-up firings).
 
 #include <event2/event.h>
 
@@ -32,10 +49,23 @@ class Loop {
   // Runs until stop() or until `limit` of real (machine) time has passed;
   // returns true if stop() ended it. For tests.
   bool run_for(Duration limit);
-  // Thread-safe: makes run() return after the current callback.
+  // Runs what is ready now (posted functions, due timers, ready
+  // descriptors) without waiting. For tests.
+  void run_pending();
+  // Thread-safe: makes run() return after the current callback. A stop()
+  // while the loop is not running makes the next run() return at once.
   void stop();
   // Thread-safe: runs fn on the loop thread soon (in the order posted).
   void post(std::function<void()> fn);
+
+  // Posts to this Loop from threads that may outlive it (the worker pool):
+  // after the Loop is destroyed, post() drops fn and returns false.
+  class Poster {
+   public:
+    virtual ~Poster() = default;
+    virtual bool post(std::function<void()> fn) = 0;
+  };
+  std::shared_ptr<Poster> poster();
 
   struct Impl;  // timer heap and post queue, shared with the watch types
 
@@ -44,6 +74,8 @@ class Loop {
   event_base* base_ = nullptr;
   std::unique_ptr<Impl> impl_;
   friend class Timer;
+  friend class IoWatch;
+  friend class SignalWatch;
 };
 
 // Level-triggered readiness on one descriptor (persistent until cancelled).
@@ -51,7 +83,7 @@ class IoWatch {
  public:
   static constexpr short kRead = EV_READ;
   static constexpr short kWrite = EV_WRITE;
-  IoWatch() = default;
+  IoWatch() noexcept;
   // cb receives the events that fired (kRead and/or kWrite).
   IoWatch(Loop& loop, int fd, short events, std::function<void(short)> cb);
   IoWatch(IoWatch&&) noexcept;
@@ -70,7 +102,7 @@ class IoWatch {
 // A timer on the Loop's clock. Restartable; cancelled on destruction.
 class Timer {
  public:
-  Timer() = default;
+  Timer() noexcept;
   Timer(Loop& loop, std::function<void()> cb);
   Timer(Timer&&) noexcept;
   Timer& operator=(Timer&&) noexcept;
@@ -88,7 +120,7 @@ class Timer {
 // A signal delivered on the loop thread (libevent's self-pipe).
 class SignalWatch {
  public:
-  SignalWatch() = default;
+  SignalWatch() noexcept;
   SignalWatch(Loop& loop, int signo, std::function<void()> cb);
   SignalWatch(SignalWatch&&) noexcept;
   SignalWatch& operator=(SignalWatch&&) noexcept;
