@@ -24,8 +24,13 @@ std::string owner_text(uid_t uid, gid_t gid) { return user_name(uid) + ":" + gro
 Result<Fd> open_nofollow(const std::string& path, bool directory) {
   int flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | (directory ? O_DIRECTORY : O_NONBLOCK);
   auto fd = open_fd(path, flags);
-  if (!fd && fd.error().err == ELOOP) return invalid(path + " is a symbolic link; refusing to follow it");
-  if (!fd && fd.error().err == ENOTDIR) return invalid(path + " exists and is not a directory");
+  if (!fd && (fd.error().err == ELOOP || fd.error().err == ENOTDIR)) {
+    // Linux reports a symbolic link opened with O_DIRECTORY|O_NOFOLLOW as ENOTDIR.
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+      return invalid(path + " is a symbolic link; refusing to follow it");
+    return invalid(path + " exists and is not a " + (directory ? "directory" : "regular file"));
+  }
   return fd;
 }
 

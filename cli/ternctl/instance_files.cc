@@ -65,7 +65,7 @@ std::string main_cf_text(const InstanceSettings& s) {
   t += "\n";
 
   t += "# Aliases for postmaster, abuse and root. After editing " + d + "/aliases\n";
-  t += "# rebuild " + d + "/aliases.lmdb with ternmap's alias mode (see ternmap(1)).\n";
+  t += "# rebuild the table: ternmap -c " + d + " -a lmdb:" + d + "/aliases\n";
   t += kv("alias_maps", "lmdb:" + d + "/aliases");
   t += kv("alias_database", "lmdb:" + d + "/aliases");
   return t;
@@ -98,8 +98,9 @@ std::string service_text(const Service& sv, const std::string& daemon_dir) {
   std::string t = "# " + sv.comment + "\n";
   if (!have) t += strf("# (enabled when %s is installed)\n", sv.program);
   std::string p = on ? "" : "#";
-  t += p + strf("%-10s %-5s %-7s %-7s %-7s %-7s %-7s %s\n", sv.name.c_str(), sv.type, sv.priv, sv.unpriv,
-                sv.chroot, sv.wakeup, sv.maxproc, sv.program);
+  // A commented line keeps the columns under the header's.
+  t += p + strf("%-*s %-5s %-7s %-7s %-7s %-7s %-7s %s\n", on ? 10 : 9, sv.name.c_str(), sv.type, sv.priv,
+                sv.unpriv, sv.chroot, sv.wakeup, sv.maxproc, sv.program);
   for (const auto& o : sv.opts) t += p + "  -o " + o + "\n";
   return t + "\n";
 }
@@ -170,7 +171,7 @@ std::string aliases_text(const InstanceSettings& s) {
   std::string t;
   t += "# Aliases in /etc/aliases format: \"name: address, address\". The local parts\n";
   t += "# of mydestination (this host's own names) exist only through these.\n";
-  t += "# After a change rebuild aliases.lmdb with ternmap's alias mode (ternmap(1)).\n";
+  t += "# After a change rebuild the table: ternmap -c " + s.dir + " -a lmdb:" + s.dir + "/aliases\n";
   t += "postmaster: " + s.admin + "\n";
   t += "abuse: " + s.admin + "\n";
   t += "root: " + s.admin + "\n";
