@@ -65,7 +65,10 @@ TEST_CASE("durable: an atomic write creates and then replaces the content", "[ba
 
 TEST_CASE("durable: the requested mode is honoured despite the umask", "[base]") {
   TempDir dir;
-  mode_t old_umask = ::umask(077);
+  struct UmaskGuard {
+    mode_t old = ::umask(077);
+    ~UmaskGuard() { ::umask(old); }
+  } umask_guard;
   struct Case {
     int mode;
   };
@@ -76,7 +79,6 @@ TEST_CASE("durable: the requested mode is honoured despite the umask", "[base]")
     REQUIRE(::stat(file.c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == static_cast<mode_t>(c.mode));
   }
-  ::umask(old_umask);
 }
 
 TEST_CASE("durable: a write into a missing directory fails naming the path", "[base]") {

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -41,16 +42,33 @@ TEST_CASE("queue_id: a clock that does not move still gives unique sorted ids", 
   CHECK(queue_id_time_us(ids.back()) == start + 4999 / 256);
 }
 
-TEST_CASE("queue_id: a clock going back does not make ids go back", "[queue]") {
-  tern::TestClock clock;
+namespace {
+
+// A wall clock a test can set anywhere, backwards included (NTP steps).
+class SettableClock final : public tern::Clock {
+ public:
+  tern::MonoTime now() const override { return tern::MonoTime{}; }
+  tern::WallTime wall_now() const override { return wall; }
+  int subscribe(std::function<void()>) override { return 0; }
+  void unsubscribe(int) override {}
+  tern::WallTime wall{std::chrono::seconds(1'700'000'000)};
+};
+
+}  // namespace
+
+TEST_CASE("queue_id: a wall clock stepped back does not make ids go back", "[queue]") {
+  SettableClock clock;
   QueueIdGenerator gen(clock, 7);
-  clock.advance(std::chrono::seconds(10));
   std::string before = gen.next();
-  tern::TestClock earlier;  // a fresh clock is 10 s behind; the generator keeps its own floor
-  QueueIdGenerator gen2(earlier, 7);
-  CHECK(gen2.next() < before);  // sanity: the other clock really is earlier
-  clock.advance(std::chrono::microseconds(1));
-  CHECK(gen.next() > before);
+  long long t = queue_id_time_us(before);
+  clock.wall -= std::chrono::hours(1);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 600; ++i) ids.push_back(gen.next());
+  CHECK(ids.front() > before);
+  for (size_t i = 1; i < ids.size(); ++i) REQUIRE(ids[i - 1] < ids[i]);
+  CHECK(queue_id_time_us(ids.back()) <= t + 3);  // held at the old time, not an hour back
+  clock.wall += std::chrono::hours(2);
+  CHECK(queue_id_time_us(gen.next()) == t + 3'600'000'000LL);
 }
 
 TEST_CASE("queue_id: generators with different pids never collide", "[queue]") {
