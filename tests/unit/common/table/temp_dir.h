@@ -1,0 +1,54 @@
+#pragma once
+// A temporary directory for the table tests, removed with its files.
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/base/durable.h"
+
+namespace tern::table::test {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = "/tmp/tern-table-test.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    for (const auto& name : files()) ::unlink((path_ + "/" + name).c_str());
+    ::rmdir(path_.c_str());
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // Writes <dir>/<name> and returns its path.
+  std::string write(const std::string& name, std::string_view content) const {
+    std::string p = path_ + "/" + name;
+    REQUIRE(write_file_atomic(p, content, DurableOptions{0644, false}).ok());
+    return p;
+  }
+  std::vector<std::string> files() const {
+    std::vector<std::string> out;
+    DIR* d = ::opendir(path_.c_str());
+    if (!d) return out;
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") out.push_back(n);
+    }
+    ::closedir(d);
+    return out;
+  }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace tern::table::test
