@@ -36,7 +36,12 @@ struct ServiceEntry {
   int wakeup = 0;        // seconds; 0 = none
   int maxproc = 0;       // 0 = unlimited
   std::string command;   // column 8: a program in daemon_directory, or an absolute path
-  std::vector<std::string> args;  // every argument after the command, as written (with -o)
+  // Every argument after the command, in order, ready for exec: "$name" in
+  // plain arguments expanded against main.cf; each override normalized to the
+  // two words "-o", "name=value" with its value unexpanded (the daemon expands
+  // it in its own configuration, where the service's other overrides apply);
+  // the reserved tern_* options left out (master consumes them).
+  std::vector<std::string> args;
   std::vector<std::pair<std::string, std::string>> overrides;  // -o name=value, tern_* excluded
   // Reserved tern_* options, resolved:
   std::string user;          // "" = root (unpriv=n)
@@ -56,6 +61,14 @@ struct ServiceEntry {
   // A stable key: a reload keeps the listener of an entry with the same key.
   std::string listener_key() const;
 };
+
+// Syntax details (as Postfix's master(5)): "-o name=value", "-oname=value"
+// and Postfix 3's "-o { name = value }" are accepted; any argument may be
+// wrapped in "{ }" to hold white space. wakeup takes a trailing "?" (Postfix's
+// "only when used"), accepted and ignored. Reserved option values are
+// expanded; a relative tern_chroot_dir is taken below queue_directory and
+// needs chroot=y. private is meaningless for inet and is false there.
+// unix-dgram and fifo services are rejected (Tern does not support them).
 
 // Parses master.cf text; `main` supplies defaults (default_process_limit,
 // mail_owner, queue_directory) and expands $name in arguments. Errors read

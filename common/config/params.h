@@ -17,14 +17,25 @@ enum class ParamType {
   kList,      // comma and/or white space separated
 };
 
+// The default_value of parameters whose default depends on the host
+// (myhostname, mydomain): MainCf computes them (main_cf.h).
+inline constexpr std::string_view kComputedDefault = "<computed>";
+
 struct ParamDef {
   std::string_view name;
-  std::string_view default_value;  // "" for empty; "<computed>" values are filled by MainCf
+  std::string_view default_value;  // "" for empty; kComputedDefault values are filled by MainCf
   ParamType type;
   std::string_view doc;
+  // For a kList or kString with a fixed vocabulary: the allowed words,
+  // space separated ("all ipv4 ipv6"); empty = anything.
+  std::string_view choices = {};
 };
 
+// Sorted by name.
 const std::vector<ParamDef>& param_table();
 const ParamDef* find_param(std::string_view name);
+const char* param_type_name(ParamType type);  // "string", "integer", ...
+// A parameter name as main.cf and -o accept it: letters, digits, '_', '-', '.'.
+bool valid_param_name(std::string_view name);
 
 }  // namespace tern::config

@@ -1,0 +1,135 @@
+#include "common/config/params.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "build_paths.h"
+
+namespace tern::config {
+
+namespace {
+
+using T = ParamType;
+
+// The one list of main.cf parameters. Keep man/tern.cf.5 in step: a unit
+// test fails for any name here that the man page does not document.
+std::vector<ParamDef> make_table() {
+  std::vector<ParamDef> t = {
+      // Paths and accounts.
+      {"config_directory", build::kConfigDir, T::kString,
+       "directory holding main.cf and master.cf (set by -c DIR or MAIL_CONFIG)"},
+      {"queue_directory", "/var/spool/tern", T::kString,
+       "root of the mail queue and of the private/, public/ and login/ sockets; the default chroot jail"},
+      {"daemon_directory", build::kDaemonDir, T::kString,
+       "directory of the daemon programs that master.cf commands name"},
+      {"command_directory", build::kSbinDir, T::kString, "directory of the administrative commands"},
+      {"data_directory", "/var/lib/tern", T::kString,
+       "directory for files Tern writes outside the queue (caches, pid of master)"},
+      {"mail_owner", "tern", T::kString,
+       "account that owns the queue and runs services with unpriv=y in master.cf"},
+      {"auth_owner", "tern-auth", T::kString, "account authd runs as; the only reader of passwd_file"},
+      {"login_owner", "tern-login", T::kString, "account imap-login runs as; it owns nothing"},
+      {"vmail_owner", "vmail", T::kString,
+       "account that owns every Maildir; lmtp-deliver and imapd run as it"},
+      {"private_group", "tern-priv", T::kString, "group allowed to use the sockets in private/"},
+      {"login_group", "tern-login", T::kString, "group allowed to use the sockets in login/"},
+      {"setgid_group", "terndrop", T::kString,
+       "group that owns maildrop/; terndrop is set-gid to it"},
+
+      // Host identity and the mail this host accepts.
+      {"myhostname", kComputedDefault, T::kString,
+       "fully-qualified name of this host, used in greetings and Received: headers"},
+      {"mydomain", kComputedDefault, T::kString,
+       "domain of this host: myhostname without its first label"},
+      {"myorigin", "$myhostname", T::kString,
+       "domain appended to local submissions whose addresses have none"},
+      {"mydestination", "$myhostname, localhost.$mydomain, localhost", T::kList,
+       "the host's own names; their local parts exist only through alias_maps"},
+      {"inet_interfaces", "all", T::kList,
+       "addresses inet services listen on when master.cf names no host (all = every address)"},
+      {"inet_protocols", "all", T::kList, "address families used for listening and for outgoing SMTP",
+       "all ipv4 ipv6"},
+      {"mynetworks", "127.0.0.0/8 [::1]/128", T::kList,
+       "trusted client networks, allowed to relay without authentication"},
+      {"virtual_mailbox_domains", "", T::kList,
+       "domains whose users have mailboxes here, delivered over LMTP to lmtp-deliver"},
+      {"virtual_mailbox_base", "", T::kString,
+       "root of the mail store; relative home directories in passwd_file are taken below it"},
+      {"passwd_file", "$config_directory/users", T::kString,
+       "Dovecot-compatible passwd-file of users, their password hashes and homes"},
+      {"alias_maps", "lmdb:$config_directory/aliases", T::kList,
+       "lookup tables that rewrite local recipients (/etc/aliases format)"},
+      {"alias_database", "$alias_maps", T::kList, "the alias tables that newaliases rebuilds"},
+
+      // Logging.
+      {"syslog_name", "tern", T::kString, "prefix of every log line's tag (syslog_name/program[pid])"},
+      {"syslog_facility", "mail", T::kString, "syslog facility for log lines"},
+      {"maillog_file", "", T::kString,
+       "file master writes log lines to instead of syslog, e.g. /dev/stdout in a container (empty: syslog)"},
+
+      // Processes.
+      {"default_process_limit", "100", T::kInt, "maxproc of master.cf services whose column says \"-\""},
+      {"client_limit", "1000", T::kInt, "clients one service process serves at once"},
+      {"service_throttle_time", "60s", T::kTime,
+       "how long master waits before restarting a service that failed before serving anyone"},
+      {"max_idle", "100s", T::kTime, "how long a service process waits for a new client before it exits"},
+      {"max_use", "100", T::kInt,
+       "clients a process serves before it exits and master replaces it (0 = unlimited)"},
+      {"worker_threads", "16", T::kInt,
+       "threads each daemon runs for blocking work: fsync, renames, directory scans, password hashing"},
+      {"graceful_stop_time", "30s", T::kTime,
+       "how long stopping or reloading children get to finish their clients before master kills them"},
+      {"alternate_config_directories", "", T::kList,
+       "configuration directories besides the default that set-gid terndrop accepts with -c"},
+      {"import_environment", "TZ LANG", T::kList,
+       "environment variables master passes on to the services (name or name=value)"},
+
+      // SMTP server.
+      {"smtpd_tls_cert_file", "", T::kString,
+       "PEM certificate chain for smtpd's STARTTLS and smtps (empty: no TLS)"},
+      {"smtpd_tls_key_file", "", T::kString,
+       "PEM private key of smtpd_tls_cert_file, read before the privilege drop"},
+      {"smtpd_peername_lookup", "yes", T::kBool,
+       "look up each client's reverse name (and confirm it forward) for logs and Received:"},
+  };
+  std::sort(t.begin(), t.end(), [](const ParamDef& a, const ParamDef& b) { return a.name < b.name; });
+  return t;
+}
+
+}  // namespace
+
+const std::vector<ParamDef>& param_table() {
+  static const std::vector<ParamDef> table = make_table();
+  return table;
+}
+
+const ParamDef* find_param(std::string_view name) {
+  const auto& t = param_table();
+  auto it = std::lower_bound(t.begin(), t.end(), name,
+                             [](const ParamDef& d, std::string_view n) { return d.name < n; });
+  if (it == t.end() || it->name != name) return nullptr;
+  return &*it;
+}
+
+const char* param_type_name(ParamType type) {
+  switch (type) {
+    case ParamType::kString: return "string";
+    case ParamType::kInt: return "integer";
+    case ParamType::kBool: return "boolean";
+    case ParamType::kTime: return "time";
+    case ParamType::kSize: return "size";
+    case ParamType::kList: return "list";
+  }
+  return "?";
+}
+
+bool valid_param_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (!std::isalnum(u) && c != '_' && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+}  // namespace tern::config
