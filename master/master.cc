@@ -206,6 +206,7 @@ void Master::update(Service& svc) {
     auto& c = *children_.at(pid);
     if (c.overload != overload && c.state != Child::State::kStarting) {
       c.overload = overload;
+      log::debug("service %s: pid %d overload=%d", svc.entry.name.c_str(), pid, overload);
       (void)server::send_status(c.status.get(), overload ? "overload=1" : "overload=0");
     }
   }
@@ -269,6 +270,7 @@ void Master::on_status(pid_t pid) {
     if (s == server::ChildStatus::kServed) c.served = true;
     return;
   }
+  log::debug("service %s: pid %d says %s", c.name.c_str(), pid, std::string(server::status_name(s)).c_str());
   switch (s) {
     case server::ChildStatus::kReady: c.state = Child::State::kAvail; break;
     case server::ChildStatus::kServed: c.served = true; break;

@@ -1,0 +1,190 @@
+"""Shared helpers for Tern's integration tests.
+
+Each test builds a throwaway instance in a temporary directory, starts the
+real master from the build tree (TERN_BIN), talks to it over 127.0.0.1 and
+stops only the processes it started, by PID. Exit status: 0 pass, 1 fail,
+77 skip (CTest's SKIP_RETURN_CODE).
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BIN = os.environ.get("TERN_BIN") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "bin")
+BIN = os.path.abspath(BIN)
+SKIP = 77
+
+
+def fail(msg):
+    print("FAIL: " + msg, flush=True)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    print("ok: " + msg, flush=True)
+
+
+def skip(msg):
+    print("SKIP: " + msg, flush=True)
+    sys.exit(SKIP)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=5.0, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+class Instance:
+    """A hand-written instance for master tests: main.cf + master.cf."""
+
+    def __init__(self, master_cf, main_extra="", prefix="tern-test."):
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        os.chmod(self.dir, 0o755)
+        self.queue = os.path.join(self.dir, "queue")
+        for d in ("", "pid", "private", "public"):
+            os.makedirs(os.path.join(self.queue, d), exist_ok=True)
+        self.log = os.path.join(self.dir, "maillog")
+        self.write_main(main_extra)
+        self.write_master(master_cf)
+        self.master_pid = None
+        self.seen_pids = set()
+
+    def write_main(self, extra=""):
+        with open(os.path.join(self.dir, "main.cf"), "w") as f:
+            f.write(f"queue_directory = {self.queue}\n"
+                    f"daemon_directory = {BIN}\n"
+                    f"maillog_file = {self.log}\n"
+                    "inet_interfaces = 127.0.0.1\n"
+                    "service_throttle_time = 3s\n"
+                    "graceful_stop_time = 5s\n" + extra)
+
+    def write_master(self, text):
+        with open(os.path.join(self.dir, "master.cf"), "w") as f:
+            f.write(text)
+
+    def master_cmd(self, *args):
+        return [os.path.join(BIN, "master"), "-c", self.dir, *args]
+
+    def start(self):
+        r = subprocess.run(self.master_cmd("-w", *(["-v"] if os.environ.get("TERN_VERBOSE") else [])), capture_output=True, text=True, timeout=20)
+        if r.returncode != 0:
+            fail(f"master did not start: {r.stderr}")
+        with open(os.path.join(self.queue, "pid", "master.pid")) as f:
+            self.master_pid = int(f.read().strip())
+        return r
+
+    def status(self):
+        """{service: [pids]} from master's status file."""
+        out = {}
+        try:
+            with open(os.path.join(self.queue, "pid", "master.status")) as f:
+                for line in f:
+                    p = line.rstrip("\n").split("\t")
+                    if p[0] == "service":
+                        out[p[1]] = [] if p[6] == "-" else [int(x) for x in p[6].split(",")]
+        except FileNotFoundError:
+            pass
+        for pids in out.values():
+            self.seen_pids.update(pids)
+        return out
+
+    def log_text(self):
+        try:
+            with open(self.log) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def stop(self):
+        """SIGTERM master; returns True when master and every child seen are gone."""
+        if not self.master_pid:
+            return True
+        self.status()
+        try:
+            os.kill(self.master_pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        gone = wait_for(lambda: not pid_alive(self.master_pid) and
+                        not any(pid_alive(p) for p in self.seen_pids), timeout=15)
+        self.master_pid = None if gone else self.master_pid
+        return bool(gone)
+
+    def cleanup(self):
+        if self.master_pid and pid_alive(self.master_pid):
+            os.kill(self.master_pid, signal.SIGKILL)
+        for p in self.seen_pids:
+            if pid_alive(p):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if not os.environ.get("TERN_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            print("kept " + self.dir)
+
+
+class Client:
+    """A line client for tern-testsvc."""
+
+    def __init__(self, port=None, path=None, timeout=5):
+        if path:
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.settimeout(timeout)
+            self.sock.connect(path)
+        else:
+            self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.f = self.sock.makefile("rb")
+        self.greeting = self.readline()
+
+    def readline(self):
+        return self.f.readline().decode(errors="replace").strip()
+
+    def cmd(self, line):
+        self.sock.sendall((line + "\r\n").encode())
+        return self.readline()
+
+    def pid(self):
+        for field in self.greeting.split():
+            if field.startswith("pid="):
+                return int(field[4:])
+        return None
+
+    def close(self):
+        try:
+            self.f.close()  # the socket closes only when its file object does too
+            self.sock.close()
+        except OSError:
+            pass
