@@ -5,7 +5,6 @@
 //   SETUID0         -> "250 setuid(0) failed" or "550 setuid(0) succeeded"
 //   CAPSET          -> "250 cannot raise capabilities" or "550 raised ..."
 //   ROOT            -> "250 root=<ls of />" (what the process sees as /)
-//   THREADS         -> "250 threads=N" (worker threads are up)
 //   CRASH           -> abort()
 //   QUIT            -> "221 bye", close
 // Parameters: testsvc_fail_start = yes makes it exit 1 before serving.
@@ -84,15 +83,6 @@ class TestService {
   // kills us after graceful_stop_time); nothing new is accepted.
   void stop(tern::server::Context&) {}
 
-  int threads() const {
-    int n = 0;
-    if (DIR* d = opendir("/proc/self/task")) {
-      while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-      closedir(d);
-    }
-    return n;
-  }
-
  private:
   void readable(tern::server::Context& ctx, Session* s) {
     char buf[1024];
@@ -109,7 +99,7 @@ class TestService {
         (void)::send(s->fd.get(), "221 bye\r\n", 9, MSG_NOSIGNAL);
         return close(ctx, s);
       }
-      std::string reply = cmd == "THREADS" ? tern::strf("250 threads=%d", threads()) : answer(cmd);
+      std::string reply = answer(cmd);
       reply += "\r\n";
       (void)::send(s->fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
     }
