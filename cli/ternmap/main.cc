@@ -16,7 +16,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -64,18 +66,20 @@ std::string with_type(const std::string& arg) {
 int build(const std::string& spec, bool aliases) {
   auto parsed = tern::table::parse_spec(spec);
   if (!parsed) return fail(parsed.error().text);
-  if (parsed->type != "lmdb") {
-    if (aliases) return fail(spec + ": alias mode (-a) builds lmdb tables only");
+  const bool lmdb = parsed->type == "lmdb";
+  if (!lmdb && aliases) return fail(spec + ": alias mode (-a) builds lmdb tables only");
+  if (!lmdb && parsed->type != "texthash") {
     auto table = tern::table::open(spec);
     return table ? 0 : fail(table.error().text);
   }
   auto text = tern::read_file(parsed->path);
-  if (!text) return fail(text.error().text);
+  if (!text) return fail(spec + ": " + text.error().text);
   std::vector<std::string> warnings;
   auto entries = aliases ? tern::table::parse_aliases(*text, parsed->path, &warnings)
                          : tern::table::parse_source(*text, parsed->path, &warnings);
   if (!entries) return fail(entries.error().text);
   for (const auto& w : warnings) warn(w);
+  if (!lmdb) return 0;  // texthash: checked, and daemons read the file itself
   if (auto st = tern::table::build_lmdb(parsed->path, *entries); !st) return fail(st.error().text);
   return 0;
 }
@@ -143,6 +147,14 @@ int list(const std::vector<std::string>& specs, bool aliases) {
   return 0;
 }
 
+int run(const Options& opts) {
+  if (opts.query) return query(opts.tables, *opts.query);
+  if (opts.list) return list(opts.tables, opts.aliases);
+  for (const auto& spec : opts.tables)
+    if (int status = build(spec, opts.aliases)) return status;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -163,9 +175,9 @@ int main(int argc, char** argv) {
     usage();
     return opts.query ? 2 : 1;
   }
-  if (opts.query) return query(opts.tables, *opts.query);
-  if (opts.list) return list(opts.tables, opts.aliases);
-  for (const auto& spec : opts.tables)
-    if (int status = build(spec, opts.aliases)) return status;
-  return 0;
+  int status = run(opts);
+  // Output cut short (a full disk, a closed pipe) must not look like success.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout))
+    return fail(std::string("write standard output: ") + std::strerror(errno), opts.query ? 2 : 1);
+  return status;
 }

@@ -13,6 +13,9 @@
 // completely (smaller file, faster build). The map size is an estimate from
 // the input with headroom; if LMDB still reports MDB_MAP_FULL the build
 // starts over with twice the size.
+//
+// The file is created mode 0644 less the umask and owned by whoever runs the
+// build, as with postmap: build a table as the user that should own it.
 
 #include <lmdb.h>
 #include <unistd.h>

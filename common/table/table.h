@@ -7,7 +7,8 @@
 // Keys of texthash and lmdb tables are matched case-insensitively (folded to
 // lower case at build and at lookup), as Postfix does for its maps.
 // Open everything before a chroot; lookups after it need no file access
-// except lmdb, which keeps its file descriptor open.
+// except lmdb, which keeps its file descriptor open. Lookups are const and
+// may run on several threads at once.
 //
 // The file formats are described for operators in ternmap(1); each backend's
 // source file documents its own decisions (texthash_table.cc, lmdb_table.cc,
