@@ -160,7 +160,7 @@ std::vector<std::string> MainCf::unknown_warnings() const {
     if (s.line > 0)
       out.push_back(strf("%s:%d: unknown parameter %s", filename_.c_str(), s.line, name.c_str()));
     else
-      out.push_back(strf("-o %s: unknown parameter %s", name.c_str(), name.c_str()));
+      out.push_back("-o: unknown parameter " + name);
   }
   return out;
 }

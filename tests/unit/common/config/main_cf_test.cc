@@ -133,6 +133,8 @@ TEST_CASE("main_cf: warns about unknown parameters and overridden entries", "[co
   CHECK(cf.unknown_warnings() == std::vector<std::string>{"main.cf:2: unknown parameter frobnicate"});
   cf.define("frobnicate", "no");
   CHECK(cf.unknown_warnings().empty());
+  cf.set("gadget", "1");
+  CHECK(cf.unknown_warnings() == std::vector<std::string>{"-o: unknown parameter gadget"});
   CHECK(cf.known("frobnicate"));
 }
 
