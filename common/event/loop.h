@@ -49,8 +49,9 @@ class Loop {
   // Runs until stop() or until `limit` of real (machine) time has passed;
   // returns true if stop() ended it. For tests.
   bool run_for(Duration limit);
-  // Runs what is ready now (posted functions, due timers, ready
-  // descriptors) without waiting. For tests.
+  // One loop iteration that does not wait: runs what is ready now (posted
+  // functions, due timers, ready descriptors); what those callbacks make
+  // ready runs on the next call. For tests.
   void run_pending();
   // Thread-safe: makes run() return after the current callback. A stop()
   // while the loop is not running makes the next run() return at once.
@@ -107,8 +108,9 @@ class Timer {
   Timer(Timer&&) noexcept;
   Timer& operator=(Timer&&) noexcept;
   ~Timer();
-  void start(Duration after);      // one shot; restarts if pending
-  void start_every(Duration period);  // repeating
+  // Both need a Timer made with a Loop (a default-constructed one is a bug).
+  void start(Duration after);         // one shot; restarts if pending; < 0 means 0
+  void start_every(Duration period);  // repeating, first after one period; period > 0
   void cancel();
   bool pending() const;
 
