@@ -3,7 +3,7 @@
 // uncomments it.
 
 #include <catch2/catch.hpp>
-#include <regex>
+#include <functional>
 #include <sstream>
 
 #include "common/base/fd.h"
@@ -20,14 +20,26 @@ std::string read_source(const char* rel) {
   return std::move(text).value();
 }
 
-// Removes the "#" of lines that match `re` ("#name = ..." settings,
+// Removes the "#" of the lines `example` picks ("#name = ..." settings,
 // "#service type ..." lines and their "#  -o" continuations), leaving
-// commentary ("# ...") alone.
-std::string uncomment(const std::string& text, const std::regex& re) {
+// commentary ("# ...") alone. (No std::regex: gcc 12's <regex> trips
+// -Wmaybe-uninitialized in sanitizer builds.)
+std::string uncomment(const std::string& text, const std::function<bool(const std::string&)>& example) {
   std::istringstream in(text);
   std::string out, line;
-  while (std::getline(in, line)) out += (std::regex_search(line, re) ? line.substr(1) : line) + "\n";
+  while (std::getline(in, line)) out += (example(line) ? line.substr(1) : line) + "\n";
   return out;
+}
+
+bool is_setting_example(const std::string& line) {
+  size_t name_end = line.find_first_not_of("abcdefghijklmnopqrstuvwxyz_", 1);
+  return line.size() > 1 && line[0] == '#' && name_end > 1 && name_end != std::string::npos &&
+         line.compare(name_end, 2, " =") == 0;
+}
+
+bool is_service_example(const std::string& line) {
+  if (line.rfind("#  -o ", 0) == 0) return true;
+  return line.size() > 1 && line[0] == '#' && std::string(" #=-").find(line[1]) == std::string::npos;
 }
 
 }  // namespace
@@ -40,7 +52,7 @@ TEST_CASE("etc/main.cf: loads as shipped and every example setting is valid", "[
   CHECK(warnings.empty());
   CHECK(shipped->set_names().empty());
 
-  std::string all = uncomment(text, std::regex("^#[a-z_]+ ="));
+  std::string all = uncomment(text, is_setting_example);
   warnings.clear();
   auto cf = MainCf::parse(all, "main.cf", &warnings);
   REQUIRE(cf.ok());
@@ -61,7 +73,7 @@ TEST_CASE("etc/master.cf: loads as shipped and every example service is valid", 
   CHECK(shipped->empty());
   CHECK(warnings.empty());
 
-  std::string all = uncomment(text, std::regex("^#([^ #=-]|  -o )"));
+  std::string all = uncomment(text, is_service_example);
   auto r = tern::config::parse_master_cf(all, "master.cf", main, &warnings);
   if (!r) FAIL(r.error().text);
   std::vector<std::string> keys;
@@ -76,6 +88,9 @@ TEST_CASE("etc/master.cf: loads as shipped and every example service is valid", 
   // they may draw warnings.
   for (const auto& w : warnings) {
     INFO(w);
-    CHECK(std::regex_search(w, std::regex("unknown parameter (smtpd|imap)_[a-z_]+ in -o$")));
+    bool future_daemon = w.find("unknown parameter smtpd_") != std::string::npos ||
+                         w.find("unknown parameter imap_") != std::string::npos;
+    CHECK(future_daemon);
+    CHECK(w.substr(w.size() - 6) == " in -o");
   }
 }
