@@ -19,6 +19,8 @@ class LogWriter {
   Status open(const config::MainCf& cf);
   // tag_and_text: "tern/smtpd[123]: text".
   void write(log::Level level, std::string_view tag_and_text);
+  // False when lines can only go to stderr (no maillog_file, no /dev/log).
+  bool has_destination() const { return fd_.valid(); }
   // Also copy lines at or above `min` priority to stderr (while master still
   // has a terminal: start-up problems, or every line when in the foreground).
   void set_echo_stderr(bool on, log::Level min = log::Level::kDebug) {

@@ -1,6 +1,6 @@
 // master(8): the resident process of a Tern instance. See man/master.8.
 //
-//   master [-c DIR] [-w] [-t] [-v]
+//   master [-c DIR] [-w] [-t] [-f] [-v]
 //     -c DIR  configuration directory (default: the compiled-in one)
 //     -w      detach once started, and exit 0 only when start-up succeeded
 //     -t      check the configuration and exit; start nothing
@@ -100,8 +100,10 @@ int main(int argc, char** argv) {
   ::umask(022);
   std::vector<std::string> warnings;
   auto cfg = load_config(opts.config_dir, &warnings);
-  for (auto& w : warnings) log::warning("%s", w.c_str());
-  if (!cfg) log::fatal("%s", cfg.error().text.c_str());
+  if (!cfg) {
+    for (auto& w : warnings) log::warning("%s", w.c_str());
+    log::fatal("%s", cfg.error().text.c_str());
+  }
   log::set_syslog_name(cfg->main.str("syslog_name"));
   std::string queue_dir = cfg->main.str("queue_directory");
   if (opts.test_only) return 0;  // the configuration loaded: that is the test
@@ -122,6 +124,11 @@ int main(int argc, char** argv) {
     line.append(": ").append(text);
     writer.write(level, line);
   });
+  if (opts.detach && !writer.has_destination())
+    log::fatal("no syslog socket at /dev/log and maillog_file is empty: once detached, log lines would be lost; "
+               "set maillog_file (ternconf -c %s maillog_file=/var/log/tern.log) or start a syslog daemon",
+               opts.config_dir.c_str());
+  for (auto& w : warnings) log::warning("%s", w.c_str());  // now they reach the log too
   ::signal(SIGPIPE, SIG_IGN);
 
   event::Loop loop;

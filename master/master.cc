@@ -47,6 +47,20 @@ struct Master::Child {
   bool overload = false;  // what we last told it
 };
 
+// What makes a listener the same across a reload: its master.cf identity
+// plus every setting that shapes the socket. Anything else changed means a
+// new socket (opened before the old one closes, where the address allows).
+std::string listener_identity(const config::ServiceEntry& e, const config::MainCf& cf) {
+  std::string key = e.listener_key();
+  if (e.type == config::ServiceType::kInet) {
+    if (e.host.empty()) key += "|" + cf.str("inet_interfaces") + "|" + cf.str("inet_protocols");
+  } else {
+    key += strf("|%s|%s|%s|%o", cf.str("queue_directory").c_str(), e.listen_owner.c_str(), e.listen_group.c_str(),
+                e.listen_mode);
+  }
+  return key;
+}
+
 Result<Config> load_config(const std::string& config_dir, std::vector<std::string>* warnings) {
   auto main = config::MainCf::load(config_dir, warnings);
   if (!main) return main.take_error();
@@ -71,8 +85,11 @@ Master::Master(event::Loop& loop, std::string config_dir, LogWriter& log)
   sigchld_ = event::SignalWatch(loop_, SIGCHLD, [this] { on_sigchld(); });
   status_timer_ = event::Timer(loop_, [this] { write_status(); });
   kill_timer_ = event::Timer(loop_, [this] {
+    // After a reload only the old processes are past their time; when
+    // stopping, every process is.
     for (auto& [pid, child] : children_) {
-      log::warning("process %s pid %d did not stop within graceful_stop_time; killing it", child->name.c_str(), pid);
+      if (!stopping_ && child->state != Child::State::kDraining) continue;
+      log::warning("process %s pid %d did not finish within graceful_stop_time; killing it", child->name.c_str(), pid);
       ::kill(pid, SIGKILL);
     }
   });
@@ -85,13 +102,14 @@ Status Master::open_services(Config& cfg, std::map<std::string, std::shared_ptr<
   for (auto& entry : cfg.services) {
     auto svc = std::make_unique<Service>();
     svc->entry = entry;
-    auto key = entry.listener_key();
+    auto key = listener_identity(entry, cfg.main);
     if (auto it = old.find(key); it != old.end()) {
       svc->listeners = it->second;
     } else {
       auto set = open_listeners(entry, cfg.main);
       if (!set) return invalid(strf("%s:%d: service %s: %s", entry.file.c_str(), entry.line, entry.name.c_str(),
                                     set.error().text.c_str()));
+      set->key = key;
       svc->listeners = std::make_shared<ListenerSet>(std::move(*set));
     }
     fresh.push_back(std::move(svc));
@@ -102,7 +120,10 @@ Status Master::open_services(Config& cfg, std::map<std::string, std::shared_ptr<
     for (auto& fd : s->listeners->fds) {
       svc->demand.emplace_back(loop_, fd.get(), 0, [this, s](short) { spawn(*s); });
     }
-    s->throttle_timer = event::Timer(loop_, [this, s] { update(*s); });
+    s->throttle_timer = event::Timer(loop_, [this, s] {
+      update(*s);
+      write_status_soon();
+    });
     if (s->entry.wakeup > 0 && s->entry.type != config::ServiceType::kInet) {
       s->wakeup_timer = event::Timer(loop_, [this, s] { wakeup(*s); });
       s->wakeup_timer.start_every(std::chrono::seconds(s->entry.wakeup));
@@ -122,7 +143,7 @@ Status Master::start(Config cfg) {
   for (auto& svc : services_)
     log::info("service %s (%s) listening on %s", svc->entry.name.c_str(), svc->entry.type_name().c_str(),
               svc->listeners->description.c_str());
-  write_status_soon();
+  write_status();  // at once: `ternctl status` may run as soon as start returns
   return {};
 }
 
@@ -234,6 +255,7 @@ void Master::spawn(Service& svc) {
     svc.throttled_until = loop_.clock().now() + cfg_->main.seconds("service_throttle_time");
     svc.throttle_timer.start(cfg_->main.seconds("service_throttle_time"));
     update(svc);
+    write_status_soon();
     return;
   }
   auto child = std::make_unique<Child>();

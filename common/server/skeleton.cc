@@ -205,6 +205,18 @@ class Server {
     if (ctx_.clients_ >= client_limit_) set_accepting(overload_);
   }
 
+  // One warning per 10 s at most, with the count: a flood of refusals must
+  // not become a flood of log lines.
+  void log_refusal() {
+    refused_++;
+    auto now = loop_.clock().now();
+    if (now - last_refusal_log_ < std::chrono::seconds(10)) return;
+    log::warning("service %s: client_limit %d reached and every process is busy; refused %lld client%s",
+                 ctx_.service_name().c_str(), client_limit_, refused_, refused_ == 1 ? "" : "s");
+    refused_ = 0;
+    last_refusal_log_ = now;
+  }
+
   void on_acceptable(int listen_fd) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
@@ -220,8 +232,7 @@ class Server {
     if (ctx_.clients_ >= client_limit_) {
       // Every process is full (overload mode): answer now, never in silence.
       (void)::send(client.get(), spec_.overload_reply.data(), spec_.overload_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      log::warning("service %s: client_limit %d reached and every process is busy; refused a client",
-                   ctx_.service_name().c_str(), client_limit_);
+      log_refusal();
       return;
     }
     idle_timer_.cancel();
@@ -254,6 +265,8 @@ class Server {
   long long served_ = 0;
   std::chrono::seconds max_idle_{0};
   bool overload_ = false;
+  long long refused_ = 0;
+  MonoTime last_refusal_log_{};
 };
 
 void Context::client_done() { server_->client_done(); }

@@ -98,6 +98,26 @@ def test_reload_keeps_listener(inst, port):
     held.close()
 
 
+def test_reload_drain_spares_new_processes():
+    port = free_port()
+    inst = Instance(f"{port} inet n - n - 4 tern-testsvc -o client_limit=1\n", main_extra="graceful_stop_time = 1s\n")
+    try:
+        inst.start()
+        old = Client(port)
+        os.kill(inst.master_pid, signal.SIGHUP)
+        check(wait_for(lambda: "reload: configuration re-read" in inst.log_text()), "reloaded")
+        new = Client(port)
+        check(new.pid() != old.pid(), "a client after the reload is served by a new process")
+        check(wait_for(lambda: not pid_alive(old.pid()), timeout=5),
+              "an old process still busy after graceful_stop_time is killed")
+        check(new.cmd("PING") == "250 pong" and pid_alive(new.pid()), "the new process is spared")
+        old.close()
+        new.close()
+        check(inst.stop(), "master stops")
+    finally:
+        inst.cleanup()
+
+
 def test_bad_config():
     inst = Instance("9 inet n - n - 3 tern-testsvc\n")
     try:
@@ -141,6 +161,7 @@ def main():
         check(not left, f"no process is left: {left}")
     finally:
         inst.cleanup()
+    test_reload_drain_spares_new_processes()
     test_bad_config()
 
 
