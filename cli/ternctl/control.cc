@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "cli/ternctl/commands.h"
@@ -63,19 +64,51 @@ int run_and_wait(std::vector<std::string> args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
+// What every command here begins with: no arguments and a main.cf that
+// loads. Sets *rc and returns nothing when the command cannot go on.
+std::optional<config::MainCf> prologue(const Options& opts, const std::vector<std::string>& args, const char* cmd,
+                                       int* rc) {
+  if (!args.empty()) {
+    std::fprintf(stderr, "ternctl: %s takes no arguments\n", cmd);
+    *rc = 2;
+    return std::nullopt;
+  }
+  auto cf = load_main(opts);
+  if (!cf) {
+    std::fprintf(stderr, "ternctl: fatal: %s\n", cf.error().text.c_str());
+    *rc = 1;
+    return std::nullopt;
+  }
+  return std::move(*cf);
+}
+
+// start and start-fg: refuse a second master, then set the instance up.
+std::optional<config::MainCf> prepare_start(const Options& opts, const std::vector<std::string>& args,
+                                            const char* cmd, int* rc) {
+  auto cf = prologue(opts, args, cmd, rc);
+  if (!cf) return cf;
+  if (pid_t pid = server::running_master(cf->str("queue_directory"))) {
+    std::fprintf(stderr, "ternctl: the tern mail system is already running (pid %d)\n", pid);
+    *rc = 1;
+    return std::nullopt;
+  }
+  if ((*rc = run_check(opts, true)) != 0) return std::nullopt;
+  return cf;
+}
+
+bool signal_master(pid_t pid, int sig) {
+  if (::kill(pid, sig) == 0) return true;
+  std::fprintf(stderr, "ternctl: cannot signal master (pid %d): %s\n", pid, std::strerror(errno));
+  return false;
+}
+
 }  // namespace
 
 int cmd_start(const Options& opts, const std::vector<std::string>& args) {
-  if (!args.empty()) return std::fprintf(stderr, "ternctl: start takes no arguments\n"), 2;
-  auto cf = load_main(opts);
-  if (!cf) return std::fprintf(stderr, "ternctl: fatal: %s\n", cf.error().text.c_str()), 1;
-  if (pid_t pid = server::running_master(cf->str("queue_directory"))) {
-    std::fprintf(stderr, "ternctl: the tern mail system is already running (pid %d)\n", pid);
-    return 1;
-  }
-  if (int rc = run_check(opts, true); rc != 0) return rc;
-  int rc = run_and_wait(master_argv(*cf, opts, "-w"));
-  if (rc != 0) {
+  int rc = 0;
+  auto cf = prepare_start(opts, args, "start", &rc);
+  if (!cf) return rc;
+  if (run_and_wait(master_argv(*cf, opts, "-w")) != 0) {
     std::fprintf(stderr, "ternctl: the tern mail system did not start (see the messages above and %s)\n",
                  cf->str("maillog_file").empty() ? "the system log" : cf->str("maillog_file").c_str());
     return 1;
@@ -85,14 +118,9 @@ int cmd_start(const Options& opts, const std::vector<std::string>& args) {
 }
 
 int cmd_start_fg(const Options& opts, const std::vector<std::string>& args) {
-  if (!args.empty()) return std::fprintf(stderr, "ternctl: start-fg takes no arguments\n"), 2;
-  auto cf = load_main(opts);
-  if (!cf) return std::fprintf(stderr, "ternctl: fatal: %s\n", cf.error().text.c_str()), 1;
-  if (pid_t pid = server::running_master(cf->str("queue_directory"))) {
-    std::fprintf(stderr, "ternctl: the tern mail system is already running (pid %d)\n", pid);
-    return 1;
-  }
-  if (int rc = run_check(opts, true); rc != 0) return rc;
+  int rc = 0;
+  auto cf = prepare_start(opts, args, "start-fg", &rc);
+  if (!cf) return rc;
   auto args_s = master_argv(*cf, opts, "-f");
   std::vector<char*> argv;
   for (auto& a : args_s) argv.push_back(a.data());
@@ -103,16 +131,13 @@ int cmd_start_fg(const Options& opts, const std::vector<std::string>& args) {
 }
 
 int cmd_stop(const Options& opts, const std::vector<std::string>& args) {
-  if (!args.empty()) return std::fprintf(stderr, "ternctl: stop takes no arguments\n"), 2;
-  auto cf = load_main(opts);
-  if (!cf) return std::fprintf(stderr, "ternctl: fatal: %s\n", cf.error().text.c_str()), 1;
+  int rc = 0;
+  auto cf = prologue(opts, args, "stop", &rc);
+  if (!cf) return rc;
   std::string queue_dir = cf->str("queue_directory");
   pid_t pid = server::running_master(queue_dir);
   if (!pid) return not_running();
-  if (::kill(pid, SIGTERM) < 0) {
-    std::fprintf(stderr, "ternctl: cannot signal master (pid %d): %s\n", pid, std::strerror(errno));
-    return 1;
-  }
+  if (!signal_master(pid, SIGTERM)) return 1;
   // master gives its children graceful_stop_time, then kills them.
   auto limit = std::chrono::steady_clock::now() + cf->seconds("graceful_stop_time") + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < limit) {
@@ -127,27 +152,24 @@ int cmd_stop(const Options& opts, const std::vector<std::string>& args) {
 }
 
 int cmd_reload(const Options& opts, const std::vector<std::string>& args) {
-  if (!args.empty()) return std::fprintf(stderr, "ternctl: reload takes no arguments\n"), 2;
-  auto cf = load_main(opts);
-  if (!cf) return std::fprintf(stderr, "ternctl: fatal: %s\n", cf.error().text.c_str()), 1;
+  int rc = 0;
+  auto cf = prologue(opts, args, "reload", &rc);
+  if (!cf) return rc;
   pid_t pid = server::running_master(cf->str("queue_directory"));
   if (!pid) return not_running();
   // Check the new files first, so a typo is reported here rather than only
   // in the log (master keeps the running configuration when it cannot load).
   std::vector<std::string> a = {master_path(*cf), "-c", opts.config_dir, "-t"};
   if (run_and_wait(a) != 0) return std::fprintf(stderr, "ternctl: configuration not reloaded\n"), 1;
-  if (::kill(pid, SIGHUP) < 0) {
-    std::fprintf(stderr, "ternctl: cannot signal master (pid %d): %s\n", pid, std::strerror(errno));
-    return 1;
-  }
+  if (!signal_master(pid, SIGHUP)) return 1;
   std::printf("ternctl: refreshing the tern mail system (pid %d)\n", pid);
   return 0;
 }
 
 int cmd_status(const Options& opts, const std::vector<std::string>& args) {
-  if (!args.empty()) return std::fprintf(stderr, "ternctl: status takes no arguments\n"), 2;
-  auto cf = load_main(opts);
-  if (!cf) return std::fprintf(stderr, "ternctl: fatal: %s\n", cf.error().text.c_str()), 1;
+  int rc = 0;
+  auto cf = prologue(opts, args, "status", &rc);
+  if (!cf) return rc;
   std::string queue_dir = cf->str("queue_directory");
   pid_t pid = server::running_master(queue_dir);
   if (!pid) return not_running();
