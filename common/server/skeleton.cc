@@ -9,6 +9,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <ares.h>
+#include <openssl/ssl.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -18,6 +21,7 @@
 #include "build_paths.h"
 #include "common/base/log.h"
 #include "common/base/strings.h"
+#include "common/server/file_watch.h"
 #include "common/server/master_link.h"
 #include "common/server/privilege.h"
 
@@ -270,6 +274,7 @@ class Server {
 };
 
 void Context::client_done() { server_->client_done(); }
+Status Context::watch_file(const std::string& path) { return files_->add(path); }
 void Context::stop() { server_->begin_stop(); }
 
 int run_service(int argc, char** argv, ServiceSpec spec) {
@@ -304,6 +309,14 @@ int run_service(int argc, char** argv, ServiceSpec spec) {
   ctx.server_ = &server;
   server.adopt_listeners();
 
+  // What the jail will not offer later: OpenSSL's configuration and
+  // providers, c-ares' library state, the time zone. Daemons load their own
+  // keys, certificates, tables and resolver in init_privileged.
+  if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, nullptr) != 1) log::fatal("OpenSSL initialisation failed");
+  if (int rc = ares_library_init(ARES_LIB_INIT_ALL); rc != ARES_SUCCESS)
+    log::fatal("c-ares initialisation failed: %s", ares_strerror(rc));
+  FileWatch files;
+  ctx.files_ = &files;
   if (spec.init_privileged) {
     if (auto s = spec.init_privileged(ctx); !s) log::fatal("%s", s.error().text.c_str());
   }
@@ -325,6 +338,10 @@ int run_service(int argc, char** argv, ServiceSpec spec) {
   if (spec.init_unprivileged) {
     if (auto s = spec.init_unprivileged(ctx); !s) log::fatal("%s", s.error().text.c_str());
   }
+  (void)files.start(loop, [&ctx](const std::string& path) {
+    log::info("%s changed: finishing clients, then exiting so that master starts a fresh process", path.c_str());
+    ctx.stop();
+  });
   auto served = server.serve();
   pool.stop();
   if (!served) log::fatal("%s", served.error().text.c_str());

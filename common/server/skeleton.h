@@ -60,6 +60,11 @@ class Context {
   Clock& clock() { return loop_->clock(); }
   int clients() const { return clients_; }
   bool stopping() const { return stopping_; }
+  // Before the drop (init_privileged): a file loaded now whose change
+  // should make this process finish its clients and exit, so that master
+  // starts one that loads the new version. (main.cf is not watched: its
+  // changes take effect on `ternctl reload`, as administrators expect.)
+  Status watch_file(const std::string& path);
   // One client is finished (the service closed it).
   void client_done();
   // Begins a graceful stop (also on SIGTERM and when master goes away).
@@ -74,6 +79,7 @@ class Context {
   event::Loop* loop_ = nullptr;
   event::WorkerPool* workers_ = nullptr;
   class Server* server_ = nullptr;
+  class FileWatch* files_ = nullptr;
   int clients_ = 0;
   bool stopping_ = false;
 };

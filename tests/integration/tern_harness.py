@@ -88,7 +88,10 @@ class Instance:
                     f"maillog_file = {self.log}\n"
                     "inet_interfaces = 127.0.0.1\n"
                     "service_throttle_time = 3s\n"
-                    "graceful_stop_time = 5s\n" + extra)
+                    "graceful_stop_time = 5s\n"
+                    # Sanitizer builds: children report into the instance
+                    # directory, and stop() fails the test on any report.
+                    "import_environment = TZ LANG ASAN_OPTIONS UBSAN_OPTIONS\n" + extra)
 
     def write_master(self, text):
         with open(os.path.join(self.dir, "master.cf"), "w") as f:
@@ -97,8 +100,23 @@ class Instance:
     def master_cmd(self, *args):
         return [os.path.join(BIN, "master"), "-c", self.dir, *args]
 
+    def sanitizer_env(self):
+        env = dict(os.environ)
+        for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            opts = env.get(var, "")
+            env[var] = (opts + ":" if opts else "") + "log_path=" + os.path.join(self.dir, "sanitizer")
+        return env
+
+    def sanitizer_reports(self):
+        reports = []
+        for name in sorted(os.listdir(self.dir)):
+            if name.startswith("sanitizer"):
+                with open(os.path.join(self.dir, name), errors="replace") as f:
+                    reports.append(f.read())
+        return reports
+
     def start(self):
-        r = subprocess.run(self.master_cmd("-w", *(["-v"] if os.environ.get("TERN_VERBOSE") else [])), capture_output=True, text=True, timeout=20)
+        r = subprocess.run(self.master_cmd("-w", *(["-v"] if os.environ.get("TERN_VERBOSE") else [])), capture_output=True, text=True, timeout=20, env=self.sanitizer_env())
         if r.returncode != 0:
             fail(f"master did not start: {r.stderr}")
         with open(os.path.join(self.queue, "pid", "master.pid")) as f:
@@ -139,6 +157,9 @@ class Instance:
         gone = wait_for(lambda: not pid_alive(self.master_pid) and
                         not any(pid_alive(p) for p in self.seen_pids), timeout=15)
         self.master_pid = None if gone else self.master_pid
+        reports = self.sanitizer_reports()
+        if reports:
+            fail("sanitizer reports from the instance's processes:\n" + "\n".join(reports)[:20000])
         return bool(gone)
 
     def cleanup(self):

@@ -118,12 +118,42 @@ def test_reload_drain_spares_new_processes():
         inst.cleanup()
 
 
+def test_changed_file_replaces_process():
+    port = free_port()
+    inst = Instance("")
+    watched = os.path.join(inst.dir, "cert.pem")
+    with open(watched, "w") as f:
+        f.write("old\n")
+    inst.write_master(f"{port} inet n - n - 2 tern-testsvc -o testsvc_watch_file={watched}\n")
+    try:
+        inst.start()
+        c = Client(port)
+        first = c.pid()
+        tmp = watched + ".new"
+        with open(tmp, "w") as f:
+            f.write("new\n")
+        os.rename(tmp, watched)  # as an administrator or certbot replaces it
+        time.sleep(0.3)
+        check(c.cmd("PING") == "250 pong", "a process whose file changed still finishes its client")
+        c.close()
+        check(wait_for(lambda: not pid_alive(first)), "then it exits")
+        d = Client(port)
+        check(d.pid() != first and d.cmd("PING") == "250 pong", "a fresh process serves the next client")
+        d.close()
+        check("changed: finishing clients" in inst.log_text(), "the change is logged")
+        check(inst.stop(), "master stops")
+    finally:
+        inst.cleanup()
+
+
 def test_bad_config():
     inst = Instance("9 inet n - n - 3 tern-testsvc\n")
     try:
         inst.write_main("this line has no equals sign\n")
+        with open(os.path.join(inst.dir, "main.cf")) as f:
+            bad = f.read().splitlines().index("this line has no equals sign") + 1
         r = subprocess.run(inst.master_cmd("-w"), capture_output=True, text=True, timeout=20)
-        check(r.returncode != 0 and "main.cf:7:" in r.stderr,
+        check(r.returncode != 0 and f"main.cf:{bad}: missing '='" in r.stderr,
               f"a malformed main.cf stops master with file:line: {r.stderr.strip()}")
         inst.write_main()
         inst.write_master("smtp inet n - n - 3\n")
@@ -162,6 +192,7 @@ def main():
     finally:
         inst.cleanup()
     test_reload_drain_spares_new_processes()
+    test_changed_file_replaces_process()
     test_bad_config()
 
 

@@ -7,7 +7,8 @@
 //   ROOT            -> "250 root=<ls of />" (what the process sees as /)
 //   CRASH           -> abort()
 //   QUIT            -> "221 bye", close
-// Parameters: testsvc_fail_start = yes makes it exit 1 before serving.
+// Parameters: testsvc_fail_start = yes makes it exit 1 before serving;
+// testsvc_watch_file = PATH is loaded before the drop and watched.
 
 #include <dirent.h>
 #include <sys/capability.h>
@@ -119,9 +120,10 @@ int main(int argc, char** argv) {
   TestService svc;
   tern::server::ServiceSpec spec;
   spec.program = "testsvc";
-  spec.params = {{"testsvc_fail_start", "no"}};
+  spec.params = {{"testsvc_fail_start", "no"}, {"testsvc_watch_file", ""}};
   spec.init_privileged = [](tern::server::Context& ctx) -> tern::Status {
     if (ctx.config().boolean("testsvc_fail_start")) return tern::invalid("testsvc_fail_start = yes: failing on purpose");
+    if (auto path = ctx.config().str("testsvc_watch_file"); !path.empty()) return ctx.watch_file(path);
     return {};
   };
   spec.on_connection = [&svc](tern::server::Context& ctx, Fd fd, const tern::server::Peer&) { svc.accept(ctx, std::move(fd)); };
