@@ -12,7 +12,7 @@
 #include "common/base/fd.h"
 #include "common/base/log.h"
 #include "common/base/strings.h"
-#include "common/config/logical_lines.h"
+#include "common/base/logical_lines.h"
 
 namespace tern::config {
 

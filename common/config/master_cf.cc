@@ -5,7 +5,7 @@
 
 #include "common/base/fd.h"
 #include "common/base/strings.h"
-#include "common/config/logical_lines.h"
+#include "common/base/logical_lines.h"
 
 namespace tern::config {
 

@@ -7,27 +7,24 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base/logical_lines.h"
 #include "common/base/result.h"
 #include "common/table/table.h"
 
 namespace tern::table::detail {
 
 // Errc::kInvalid for a key no table can hold: longer than kMaxKeyLength, or
-// with a NUL byte (source files may not contain one, see logical_lines).
+// with a NUL byte (source files may not contain one, see read_logical_lines).
 Status check_key(std::string_view key);
 
 // invalid("file:line: reason"), the shape every parse error takes.
 Error at_line(const std::string& filename, int line, std::string_view reason);
 
-// Postfix's "logical lines": a line starting with white space continues the
-// previous one; empty lines, white-space-only lines and lines whose first
-// non-white-space character is '#' are skipped (and do not end a logical
-// line). Continuations are joined with one space. CR before LF is dropped.
-struct LogicalLine {
-  std::string text;  // trimmed at both ends
-  int line = 0;      // where the logical line starts (1-based)
-};
-Result<std::vector<LogicalLine>> logical_lines(std::string_view text, const std::string& filename);
+// Every source format is read as logical lines (common/base/logical_lines.h).
+using tern::LogicalLine;
+inline Result<std::vector<LogicalLine>> logical_lines(std::string_view text, const std::string& filename) {
+  return read_logical_lines(text, filename, "entry");
+}
 
 // Keeps the first entry of each key; later ones go to warnings (if given).
 std::vector<Entry> drop_duplicates(std::vector<Entry> entries, const std::string& filename,

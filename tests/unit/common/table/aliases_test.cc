@@ -62,7 +62,7 @@ TEST_CASE("aliases: bad lines are reported as file:line", "[table]") {
       {"a: \"|unterminated, x\n", "/etc/aliases:1: unterminated quoted string"},
       {"\"a: b\n", "/etc/aliases:1: unterminated quoted alias name"},
       {"\"a\" b: c\n", "/etc/aliases:1: expected ':' after the alias name"},
-      {"# c\n  root: alice\n", "/etc/aliases:2: continuation line (starts with white space) without an entry before it"},
+      {"# c\n  root: alice\n", "/etc/aliases:2: continuation line before any entry: \"root: alice\""},
   };
   for (const auto& c : cases) {
     INFO(c.text);

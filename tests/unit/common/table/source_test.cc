@@ -45,8 +45,8 @@ TEST_CASE("source: bad lines are reported as file:line", "[table]") {
   };
   const Case cases[] = {
       {"a b\nnovalue\n", "/etc/tern/t:2: expected format: key whitespace value"},
-      {"  leading b\n", "/etc/tern/t:1: continuation line (starts with white space) without an entry before it"},
-      {"# c\n\n a b\n", "/etc/tern/t:3: continuation line (starts with white space) without an entry before it"},
+      {"  leading b\n", "/etc/tern/t:1: continuation line before any entry: \"leading b\""},
+      {"# c\n\n a b\n", "/etc/tern/t:3: continuation line before any entry: \"a b\""},
       {"a b\nc\0d e\n"s, "/etc/tern/t:2: NUL byte in line"},
   };
   for (const auto& c : cases) {

@@ -1,8 +1,8 @@
-#include "common/config/logical_lines.h"
+#include "common/base/logical_lines.h"
 
 #include "common/base/strings.h"
 
-namespace tern::config {
+namespace tern {
 
 std::vector<std::string_view> physical_lines(std::string_view text) {
   std::vector<std::string_view> out = split(text, '\n');
@@ -17,11 +17,14 @@ LineKind classify_line(std::string_view line) {
   return (line.front() == ' ' || line.front() == '\t') ? LineKind::kContinuation : LineKind::kStart;
 }
 
-Result<std::vector<LogicalLine>> read_logical_lines(std::string_view text, const std::string& filename) {
+Result<std::vector<LogicalLine>> read_logical_lines(std::string_view text, const std::string& filename,
+                                                   std::string_view noun) {
   std::vector<LogicalLine> out;
   int number = 0;
   for (std::string_view line : physical_lines(text)) {
     ++number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find('\0') != std::string_view::npos) return invalid(strf("%s:%d: NUL byte in line", filename.c_str(), number));
     switch (classify_line(line)) {
       case LineKind::kBlankOrComment:
         break;
@@ -30,8 +33,8 @@ Result<std::vector<LogicalLine>> read_logical_lines(std::string_view text, const
         break;
       case LineKind::kContinuation:
         if (out.empty())
-          return invalid(strf("%s:%d: continuation line before any setting: \"%s\"", filename.c_str(), number,
-                              std::string(trim(line)).c_str()));
+          return invalid(strf("%s:%d: continuation line before any %.*s: \"%s\"", filename.c_str(), number,
+                              static_cast<int>(noun.size()), noun.data(), std::string(trim(line)).c_str()));
         out.back().text += ' ';
         out.back().text += trim(line);
         break;
@@ -40,4 +43,4 @@ Result<std::vector<LogicalLine>> read_logical_lines(std::string_view text, const
   return out;
 }
 
-}  // namespace tern::config
+}  // namespace tern
