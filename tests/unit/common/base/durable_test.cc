@@ -12,34 +12,11 @@
 
 #include "common/base/fault.h"
 #include "common/base/fd.h"
+#include "tests/unit/support/temp_dir.h"
 
 namespace {
 
-// A fresh directory under TMPDIR, removed with its files at scope exit.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/tern-durable-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    for (const auto& name : entries()) ::unlink((path + "/" + name).c_str());
-    ::rmdir(path.c_str());
-  }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> out;
-    DIR* d = ::opendir(path.c_str());
-    if (!d) return out;
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") out.push_back(n);
-    }
-    ::closedir(d);
-    return out;
-  }
-};
+using tern::test::TempDir;
 
 std::string slurp(const std::string& path) {
   auto r = tern::read_file(path);
@@ -51,7 +28,7 @@ std::string slurp(const std::string& path) {
 
 TEST_CASE("durable: an atomic write creates and then replaces the content", "[base]") {
   TempDir dir;
-  std::string file = dir.path + "/state";
+  std::string file = dir.path() + "/state";
   for (bool sync : {true, false}) {
     REQUIRE(tern::write_file_atomic(file, "first", {.sync = sync}).ok());
     CHECK(slurp(file) == "first");
@@ -60,7 +37,7 @@ TEST_CASE("durable: an atomic write creates and then replaces the content", "[ba
     REQUIRE(tern::write_file_atomic(file, "", {.sync = sync}).ok());
     CHECK(slurp(file).empty());
   }
-  CHECK(dir.entries() == std::vector<std::string>{"state"});
+  CHECK(dir.files() == std::vector<std::string>{"state"});
 }
 
 TEST_CASE("durable: the requested mode is honoured despite the umask", "[base]") {
@@ -73,7 +50,7 @@ TEST_CASE("durable: the requested mode is honoured despite the umask", "[base]")
     int mode;
   };
   for (Case c : {Case{0600}, Case{0644}, Case{0640}, Case{0666}}) {
-    std::string file = dir.path + "/m" + std::to_string(c.mode);
+    std::string file = dir.path() + "/m" + std::to_string(c.mode);
     REQUIRE(tern::write_file_atomic(file, "x", {.mode = c.mode}).ok());
     struct stat st;
     REQUIRE(::stat(file.c_str(), &st) == 0);
@@ -83,7 +60,7 @@ TEST_CASE("durable: the requested mode is honoured despite the umask", "[base]")
 
 TEST_CASE("durable: a write into a missing directory fails naming the path", "[base]") {
   TempDir dir;
-  std::string file = dir.path + "/no/such/file";
+  std::string file = dir.path() + "/no/such/file";
   auto st = tern::write_file_atomic(file, "x");
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().code == tern::Errc::kSystem);
@@ -93,15 +70,15 @@ TEST_CASE("durable: a write into a missing directory fails naming the path", "[b
 
 TEST_CASE("durable: durable_rename moves a file across directories", "[base]") {
   TempDir dir;
-  std::string sub = dir.path + "/sub";
+  std::string sub = dir.path() + "/sub";
   REQUIRE(::mkdir(sub.c_str(), 0700) == 0);
-  REQUIRE(tern::write_file_atomic(dir.path + "/a", "payload").ok());
-  REQUIRE(tern::durable_rename(dir.path + "/a", sub + "/b").ok());
+  REQUIRE(tern::write_file_atomic(dir.path() + "/a", "payload").ok());
+  REQUIRE(tern::durable_rename(dir.path() + "/a", sub + "/b").ok());
   CHECK(slurp(sub + "/b") == "payload");
-  CHECK(::access((dir.path + "/a").c_str(), F_OK) != 0);
+  CHECK(::access((dir.path() + "/a").c_str(), F_OK) != 0);
   ::unlink((sub + "/b").c_str());
   ::rmdir(sub.c_str());
-  CHECK_FALSE(tern::durable_rename(dir.path + "/missing", dir.path + "/c").ok());
+  CHECK_FALSE(tern::durable_rename(dir.path() + "/missing", dir.path() + "/c").ok());
 }
 
 TEST_CASE("durable: fsync_dir of a missing directory fails", "[base]") {
@@ -124,7 +101,7 @@ TEST_CASE("durable: an injected failure leaves no temp file and keeps the old co
   for (const auto& c : cases) {
     SECTION(c.name) {
       TempDir dir;
-      std::string file = dir.path + "/state";
+      std::string file = dir.path() + "/state";
       REQUIRE(tern::write_file_atomic(file, "old").ok());
       tern::fault::arm(c.point, c.err);
       auto st = tern::write_file_atomic(file, "new");
@@ -134,14 +111,14 @@ TEST_CASE("durable: an injected failure leaves no temp file and keeps the old co
       CHECK(st.error().err == c.err);
       CHECK(st.error().text.find(file) != std::string::npos);
       CHECK(slurp(file) == "old");
-      CHECK(dir.entries() == std::vector<std::string>{"state"});
+      CHECK(dir.files() == std::vector<std::string>{"state"});
     }
   }
 }
 
 TEST_CASE("durable: a failed directory fsync is reported with the new content in place", "[base]") {
   TempDir dir;
-  std::string file = dir.path + "/state";
+  std::string file = dir.path() + "/state";
   REQUIRE(tern::write_file_atomic(file, "old").ok());
   // The first fsync (the temp file) passes; the second (the directory) fails.
   tern::fault::arm_after(tern::fault::Point::kFsync, 1, EIO);
@@ -151,12 +128,12 @@ TEST_CASE("durable: a failed directory fsync is reported with the new content in
   CHECK(st.error().err == EIO);
   CHECK(st.error().text.find(file) != std::string::npos);
   CHECK(slurp(file) == "new");
-  CHECK(dir.entries() == std::vector<std::string>{"state"});
+  CHECK(dir.files() == std::vector<std::string>{"state"});
 }
 
 TEST_CASE("durable: durable_rename reports a failed rename and a failed directory fsync", "[base]") {
   TempDir dir;
-  std::string a = dir.path + "/a", b = dir.path + "/b";
+  std::string a = dir.path() + "/a", b = dir.path() + "/b";
   REQUIRE(tern::write_file_atomic(a, "payload").ok());
 
   tern::fault::arm(tern::fault::Point::kRename, EIO);
@@ -164,7 +141,7 @@ TEST_CASE("durable: durable_rename reports a failed rename and a failed director
   tern::fault::disarm_all();
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().err == EIO);
-  CHECK(dir.entries() == std::vector<std::string>{"a"});
+  CHECK(dir.files() == std::vector<std::string>{"a"});
 
   tern::fault::arm(tern::fault::Point::kFsync, EIO);
   st = tern::durable_rename(a, b);

@@ -7,11 +7,11 @@
 
 #include "common/base/fault.h"
 #include "common/table/table.h"
-#include "tests/unit/common/table/temp_dir.h"
+#include "tests/unit/support/temp_dir.h"
 
 using tern::Errc;
 using tern::table::Entry;
-using tern::table::test::TempDir;
+using tern::test::TempDir;
 
 namespace {
 

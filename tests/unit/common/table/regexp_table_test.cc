@@ -2,10 +2,10 @@
 #include <string>
 
 #include "common/table/table.h"
-#include "tests/unit/common/table/temp_dir.h"
+#include "tests/unit/support/temp_dir.h"
 
 using tern::Errc;
-using tern::table::test::TempDir;
+using tern::test::TempDir;
 
 namespace {
 

@@ -3,10 +3,10 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "tests/unit/common/table/temp_dir.h"
+#include "tests/unit/support/temp_dir.h"
 
 using tern::Errc;
-using tern::table::test::TempDir;
+using tern::test::TempDir;
 
 namespace {
 

@@ -1,29 +1,33 @@
 #pragma once
-// A temporary directory for the table tests, removed with its files.
+// A temporary directory for unit tests (under TMPDIR or /tmp), removed with
+// its files at scope exit.
 
 #include <dirent.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/base/durable.h"
 
-namespace tern::table::test {
+namespace tern::test {
 
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl = "/tmp/tern-table-test.XXXXXX";
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/tern-test.XXXXXX";
     REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
     path_ = tmpl;
   }
   ~TempDir() {
-    for (const auto& name : files()) ::unlink((path_ + "/" + name).c_str());
-    ::rmdir(path_.c_str());
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -51,4 +55,4 @@ class TempDir {
   std::string path_;
 };
 
-}  // namespace tern::table::test
+}  // namespace tern::test
