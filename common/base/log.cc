@@ -5,6 +5,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <atomic>
 #include <mutex>
 
 #include "common/base/strings.h"
@@ -17,7 +18,7 @@ struct State {
   std::string program = "tern";
   std::string syslog_name = "tern";
   Sink sink;
-  int verbose = 0;
+  std::atomic<int> verbose{0};
 };
 
 State& state() {
@@ -50,7 +51,10 @@ void set_syslog_name(std::string_view name) {
   state().syslog_name = std::string(name);
 }
 
-const std::string& program() { return state().program; }
+std::string program() {
+  std::lock_guard lock(state().mu);
+  return state().program;
+}
 
 std::string tag() {
   std::lock_guard lock(state().mu);

@@ -21,7 +21,7 @@ using Sink = std::function<void(Level, std::string_view tag, std::string_view te
 
 void init(std::string_view program);  // sets the program name; sink stays as is
 void set_syslog_name(std::string_view name);  // default "tern"
-const std::string& program();
+std::string program();
 std::string tag();  // "tern/program[pid]"
 void set_sink(Sink sink);
 void to_stderr();  // the default sink

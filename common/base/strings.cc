@@ -95,6 +95,7 @@ std::optional<long long> parse_duration(std::string_view s, char default_unit) {
   if (std::isalpha(static_cast<unsigned char>(s.back()))) {
     unit = static_cast<char>(std::tolower(static_cast<unsigned char>(s.back())));
     s.remove_suffix(1);
+    if (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) return std::nullopt;  // "5 m"
   }
   auto n = parse_int(s);
   if (!n || *n < 0) return std::nullopt;

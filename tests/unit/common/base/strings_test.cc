@@ -30,6 +30,7 @@ TEST_CASE("strings: parse_duration reads Postfix time values", "[base]") {
       {"-1s", 's', std::nullopt},
       {"5x", 's', std::nullopt},
       {"1.5h", 's', std::nullopt},
+      {"5 m", 's', std::nullopt},
       {"99999999999999999999", 's', std::nullopt},
       {"1099511627777", 's', std::nullopt},  // beyond 2^40: refused before multiplying
       {"3", 'q', std::nullopt},
