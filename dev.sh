@@ -40,7 +40,7 @@ build() {  # build DIR [cmake options...]
 }
 
 run_demo() {
-  build build/release -DTERN_FAULT_INJECTION=OFF
+  build build/release -DTERN_FAULT_INJECTION=OFF -DTERN_TESTS=OFF
   dir=$(mktemp -d /tmp/tern-demo.XXXXXX)
   chmod 755 "$dir"  # the tern accounts must reach it when started as root
   build/release/bin/ternctl -c "$dir/etc" init --port-base 20000
