@@ -277,7 +277,7 @@ int cmd_init(const Options& opts, const std::vector<std::string>& args) {
   if (Status st = write_config(s); !st) return say_fatal("%s", st.error().text.c_str());
   Options check_opts = opts;
   check_opts.config_dir = s.dir;
-  if (int rc = run_check(check_opts, false); rc != 0) return rc;
+  if (int rc = run_check(check_opts, true); rc != 0) return rc;
 
   auto main = config::MainCf::load(s.dir);
   if (!main) return say_fatal("%s", main.error().text.c_str());
