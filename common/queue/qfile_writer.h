@@ -1,0 +1,94 @@
+#pragma once
+// QfileWriter: writes one queue file (format: qfile.h) for the cleanup step,
+// streaming, so a message is never held in memory.
+//
+//   auto w = QfileWriter::create(queue_dir, id, envelope, {.size_limit = N});
+//   w->append(chunk) ...          // message bytes: CRLF, not dot-stuffed
+//   w->finish();                  // trailer + fsync: BLOCKING, worker pool
+//   w->commit();                  // tmp/ID -> incoming/ID + fsync of incoming/
+//                                 // (and tmp/): BLOCKING, worker pool
+// and only then answer 250. On any failure, abort() (or the destructor)
+// removes the file from tmp/; nothing reaches incoming/ before commit().
+//
+// create() makes <queue_dir>/tmp/<id> with O_CREAT|O_EXCL (mode 0600: a
+// leftover with the same name is an error, never overwritten) and writes the
+// whole envelope, so every recipient must be known before the first body
+// byte. append() buffers (kBufferSize) and counts; once the message exceeds
+// size_limit it returns Errc::kLimit (smtpd answers 552 5.3.4) and from then
+// on discards, so the caller can read the rest of DATA and still give the
+// reply at its end. Any error is sticky: later calls return it again.
+//
+// Every write, fsync and rename passes the fault hooks (common/base/fault.h),
+// so TERN_FAULT_INJECTION tests can fail each step.
+//
+// Threads: one thread at a time, but the writer may move between the loop
+// and a worker between calls (it holds no thread-local state); the caller
+// orders the hand-over (the worker pool's post does).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/base/fd.h"
+#include "common/base/result.h"
+#include "common/queue/qfile.h"
+
+namespace tern::queue {
+
+struct WriterOptions {
+  uint64_t size_limit = 0;  // message_size_limit in bytes; 0: no limit
+};
+
+class QfileWriter {
+ public:
+  static constexpr size_t kBufferSize = 64 * 1024;
+
+  // Checks the envelope (at least one recipient, attribute names, line
+  // lengths: kInvalid), creates tmp/<id> and writes the envelope into the
+  // buffer.
+  static Result<QfileWriter> create(const std::string& queue_dir, const std::string& id, const Envelope& envelope,
+                                    WriterOptions options = {});
+
+  QfileWriter(QfileWriter&& other) noexcept;
+  QfileWriter& operator=(QfileWriter&& other) noexcept;
+  QfileWriter(const QfileWriter&) = delete;
+  QfileWriter& operator=(const QfileWriter&) = delete;
+  ~QfileWriter();  // abort() unless committed
+
+  Status append(std::string_view bytes);
+  // Flushes, writes the trailer, fsyncs the file and closes it.
+  Status finish();
+  // durable_rename into incoming/: after this the message is in the queue.
+  Status commit();
+  // Removes the file (from tmp/; after commit it belongs to the queue and
+  // is left alone). Safe to call more than once.
+  void abort();
+
+  const std::string& id() const { return id_; }
+  const std::string& tmp_path() const { return tmp_path_; }
+  // Path in incoming/ (valid after commit()).
+  std::string incoming_path() const;
+  uint64_t message_size() const { return message_size_; }
+
+ private:
+  enum class State { kWriting, kFinished, kCommitted, kFailed, kAborted };
+  QfileWriter() = default;
+  Status flush();
+  Status fail(Error e);
+
+  std::string queue_dir_;
+  std::string id_;
+  std::string tmp_path_;
+  Fd fd_;
+  std::string buffer_;
+  uint64_t message_size_ = 0;
+  uint64_t size_limit_ = 0;
+  State state_ = State::kWriting;
+  Error error_;
+};
+
+// The envelope part of a queue file (magic line up to and including the EOE
+// line) as the writer lays it out; exposed for tests and tools.
+Result<std::string> format_envelope(const Envelope& envelope);
+
+}  // namespace tern::queue
