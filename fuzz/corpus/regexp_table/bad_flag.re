@@ -1,0 +1,1 @@
+/x/q result

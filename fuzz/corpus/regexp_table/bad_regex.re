@@ -1,0 +1,2 @@
+/(unclosed/ z
+/[z-a]/ z

@@ -1,0 +1,2 @@
+/^(.*)@(.*)$/  $2
+  continued as part of the result
