@@ -274,6 +274,15 @@ class Server {
 };
 
 void Context::client_done() { server_->client_done(); }
+
+std::string Context::jail_path(const std::string& path) const {
+  if (chroot_dir_.empty()) return path;
+  std::string root = chroot_dir_;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  if (path == root) return "/";
+  if (path.compare(0, root.size() + 1, root + "/") == 0) return path.substr(root.size());
+  return path;  // outside the jail: the caller loaded it before the drop
+}
 Status Context::watch_file(const std::string& path) { return files_->add(path); }
 void Context::stop() { server_->begin_stop(); }
 
@@ -329,6 +338,7 @@ int run_service(int argc, char** argv, ServiceSpec spec) {
   }
   auto dropped = drop_privileges({opts->user, opts->chroot_dir});
   if (!dropped) log::fatal("dropping privileges: %s", dropped.error().text.c_str());
+  if (dropped->chrooted) ctx.chroot_dir_ = opts->chroot_dir;
   if (auto v = verify_dropped(expected ? &*expected : nullptr); !v)
     log::fatal("refusing to run: %s", v.error().text.c_str());
 

@@ -59,6 +59,9 @@ class Context {
   event::WorkerPool& workers() { return *workers_; }
   Clock& clock() { return loop_->clock(); }
   int clients() const { return clients_; }
+  // A path as this process sees it after the drop: inside its chroot the
+  // jail's prefix is removed ("/var/spool/tern/private/auth" -> "/private/auth").
+  std::string jail_path(const std::string& path) const;
   bool stopping() const { return stopping_; }
   // Before the drop (init_privileged): a file loaded now whose change
   // should make this process finish its clients and exit, so that master
@@ -81,6 +84,7 @@ class Context {
   class Server* server_ = nullptr;
   class FileWatch* files_ = nullptr;
   int clients_ = 0;
+  std::string chroot_dir_;  // set once actually chrooted
   bool stopping_ = false;
 };
 

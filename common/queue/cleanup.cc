@@ -1,0 +1,137 @@
+#include "common/queue/cleanup.h"
+
+#include <set>
+
+#include "common/base/strings.h"
+#include "common/mail/header.h"
+
+namespace tern::queue {
+namespace {
+
+// The field name of a header line ("Received" for "Received: from ..."), or
+// "" for a continuation line.
+std::string_view field_name(std::string_view line) {
+  if (line.empty() || line.front() == ' ' || line.front() == '\t') return {};
+  auto colon = line.find(':');
+  return colon == std::string_view::npos ? std::string_view() : trim(line.substr(0, colon));
+}
+
+}  // namespace
+
+std::vector<Recipient> remove_duplicates(std::vector<Recipient> recipients) {
+  std::set<std::string> seen;
+  std::vector<Recipient> out;
+  for (auto& r : recipients) {
+    // Local parts are case-sensitive (RFC 5321 2.4); domains are not.
+    std::string key = r.address;
+    if (auto at = key.rfind('@'); at != std::string::npos) key = key.substr(0, at) + to_lower(key.substr(at));
+    if (seen.insert(key).second) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::unique_ptr<Cleanup>> Cleanup::begin(const CleanupSettings& settings, Envelope envelope,
+                                                std::string received, QueueIdGenerator& ids, Clock& clock) {
+  envelope.recipients = remove_duplicates(std::move(envelope.recipients));
+  size_t n = envelope.recipients.size();
+  auto writer = QfileWriter::create(settings.queue_dir, ids.next(), envelope, {.size_limit = settings.message_size_limit});
+  if (!writer) return writer.take_error();
+  std::unique_ptr<Cleanup> c(new Cleanup(settings, std::move(*writer), clock, n));
+  if (!received.empty()) {
+    if (auto s = c->writer_.append(received); !s) return s.take_error();
+  }
+  return c;
+}
+
+Status Cleanup::refuse(CleanupFault fault, Error e) {
+  if (fault_ == CleanupFault::kNone) fault_ = fault;
+  return e;
+}
+
+Status Cleanup::append(std::string_view bytes) {
+  if (fault_ != CleanupFault::kNone) return make_error(Errc::kInvalid, "message already refused");
+  if (!in_headers_) {
+    auto s = writer_.append(bytes);
+    if (!s) return refuse(s.error().code == Errc::kLimit ? CleanupFault::kTooBig : CleanupFault::kSystem, s.take_error());
+    return s;
+  }
+  // Hold the header block until the empty line that ends it (RFC 5322 2.1).
+  size_t before = headers_.size();
+  headers_.append(bytes);
+  size_t search_from = before >= 2 ? before - 2 : 0;
+  size_t end = std::string::npos;
+  if (headers_.compare(0, 2, "\r\n") == 0) {
+    end = 0;  // no header at all: the message starts with the separator
+  } else {
+    auto pos = headers_.find("\r\n\r\n", search_from);
+    if (pos != std::string::npos) end = pos + 2;
+  }
+  if (end == std::string::npos) {
+    if (headers_.size() > settings_.header_size_limit)
+      return refuse(CleanupFault::kHeaderTooLarge,
+                    make_error(Errc::kLimit, strf("message header larger than %zu bytes", settings_.header_size_limit)));
+    return {};
+  }
+  std::string rest = headers_.substr(end);  // the empty line and the body
+  headers_.resize(end);
+  if (headers_.size() > settings_.header_size_limit)
+    return refuse(CleanupFault::kHeaderTooLarge,
+                  make_error(Errc::kLimit, strf("message header larger than %zu bytes", settings_.header_size_limit)));
+  if (auto s = end_of_headers(); !s) return s;
+  in_headers_ = false;
+  return append(rest);
+}
+
+Status Cleanup::end_of_headers() {
+  size_t fields = 0;
+  int received = 0;
+  bool has_message_id = false, has_date = false;
+  for (auto line : split(headers_, '\n')) {
+    auto name = field_name(line);
+    if (name.empty()) continue;
+    ++fields;
+    if (equals_nocase(name, "Received")) ++received;
+    else if (equals_nocase(name, "Message-ID")) has_message_id = true;
+    else if (equals_nocase(name, "Date")) has_date = true;
+  }
+  if (fields > settings_.header_count_limit)
+    return refuse(CleanupFault::kHeaderTooLarge,
+                  make_error(Errc::kLimit, strf("more than %zu header fields", settings_.header_count_limit)));
+  // Our own Received: line is counted too, as every hop's is.
+  if (received + 1 > settings_.hopcount_limit)
+    return refuse(CleanupFault::kTooManyHops,
+                  make_error(Errc::kLimit, strf("too many hops (%d Received: header fields)", received + 1)));
+  if (settings_.add_missing_headers) {
+    if (!has_message_id) headers_ += "Message-ID: " + mail::make_message_id(writer_.id(), settings_.myhostname) + "\r\n";
+    if (!has_date) headers_ += "Date: " + mail::rfc5322_date(clock_.wall_now(), mail::TimeZone::local(clock_.wall_now())) + "\r\n";
+  }
+  auto s = writer_.append(headers_);
+  headers_.clear();
+  headers_.shrink_to_fit();
+  if (!s) return refuse(s.error().code == Errc::kLimit ? CleanupFault::kTooBig : CleanupFault::kSystem, s.take_error());
+  return s;
+}
+
+Status Cleanup::finish() {
+  if (fault_ != CleanupFault::kNone) return make_error(Errc::kInvalid, "message refused");
+  if (in_headers_) {
+    // The message ended inside its header block (no body, maybe no final
+    // CRLF): it is all header.
+    in_headers_ = false;
+    if (!headers_.empty() && headers_.compare(headers_.size() - 2, 2, "\r\n") != 0) headers_ += "\r\n";
+    if (auto s = end_of_headers(); !s) return s;
+  }
+  auto s = writer_.finish();
+  if (!s) return refuse(CleanupFault::kSystem, s.take_error());
+  return s;
+}
+
+Status Cleanup::commit() {
+  auto s = writer_.commit();
+  if (!s) return refuse(CleanupFault::kSystem, s.take_error());
+  return s;
+}
+
+void Cleanup::abort() { writer_.abort(); }
+
+}  // namespace tern::queue

@@ -1,0 +1,155 @@
+// DATA (RFC 5321 4.1.1.4): the message streams through the cleanup step
+// into tmp/; at the end of data the queue file is finished and committed on
+// the worker pool (fsync of the file, rename into incoming/, fsync of
+// incoming/), and only then is the client told 250 (DESIGN.md: nothing is
+// acknowledged before it is durable).
+
+#include <event2/buffer.h>
+
+#include "common/base/log.h"
+#include "common/base/strings.h"
+#include "common/queue/qfile.h"
+#include "smtpd/session.h"
+#include "common/mail/header.h"
+
+namespace tern::smtpd {
+
+void Session::cmd_data(const Command& c) {
+  if (!c.args.empty()) return error_reply(501, "5.5.4", "Syntax: DATA");
+  if (!mail_) return error_reply(503, "5.5.1", "Error: need MAIL command");
+  if (rcpts_.empty()) return error_reply(503, "5.5.1", "Error: need RCPT command");
+
+  queue::Envelope env;
+  env.arrival = ctx_.clock().wall_now();
+  env.sender = mail_->sender.is_null ? "" : mail_->sender.str();
+  switch (mail_->params.body) {
+    case mail::Body::k7Bit: env.body = queue::BodyType::k7Bit; break;
+    case mail::Body::k8BitMime: env.body = queue::BodyType::k8BitMime; break;
+    case mail::Body::kBinaryMime: env.body = queue::BodyType::kBinaryMime; break;
+    case mail::Body::kUnspecified: break;
+  }
+  env.smtputf8 = mail_->params.smtputf8;
+  if (mail_->params.ret == mail::Ret::kFull) env.ret = queue::DsnRet::kFull;
+  if (mail_->params.ret == mail::Ret::kHdrs) env.ret = queue::DsnRet::kHdrs;
+  if (mail_->params.envid) env.envid = *mail_->params.envid;
+  env.attributes[std::string(queue::attr::kClientAddress)] = peer_.address;
+  env.attributes[std::string(queue::attr::kClientPort)] = std::to_string(peer_.port);
+  env.attributes[std::string(queue::attr::kClientName)] = "unknown";
+  env.attributes[std::string(queue::attr::kHeloName)] = helo_;
+  env.attributes[std::string(queue::attr::kProtocol)] = esmtp_ ? "ESMTP" : "SMTP";
+  env.recipients = rcpts_;
+
+  mail::ReceivedInfo trace;
+  trace.helo = helo_;
+  trace.client_name = "unknown";
+  trace.client_addr = peer_.address;
+  trace.by_host = settings_.myhostname;
+  trace.mail_name = settings_.mail_name;
+  trace.protocol = esmtp_ ? "ESMTP" : "SMTP";
+  // One recipient is named, as Postfix does; more would leak a Bcc list.
+  if (rcpts_.size() == 1) trace.recipient = rcpts_.front().address;
+  trace.time = ctx_.clock().wall_now();
+  trace.zone = mail::TimeZone::local(trace.time);
+  auto cleanup = queue::Cleanup::begin(settings_.cleanup, std::move(env), std::string(), ids_, ctx_.clock());
+  if (!cleanup) {
+    log::error("cannot create a queue file: %s", cleanup.error().text.c_str());
+    return reply(451, "4.3.0", "Error: queue file write error");
+  }
+  cleanup_ = std::move(*cleanup);
+  trace.queue_id = cleanup_->queue_id();
+  if (auto s = cleanup_->append(mail::received_header(trace) + "\r\n"); !s) {
+    log::error("%s: queue file write error: %s", cleanup_->queue_id().c_str(), s.error().text.c_str());
+    reset_transaction();
+    return reply(451, "4.3.0", "Error: queue file write error");
+  }
+  log::info("%s: client=%s", cleanup_->queue_id().c_str(), client().c_str());
+  decoder_.emplace(settings_.normalize_bare_newlines ? mail::DataDecoder::BareNewlines::kNormalize
+                                                      : mail::DataDecoder::BareNewlines::kReject);
+  data_failed_ = false;
+  phase_ = Phase::kData;
+  data_deadline_.start(settings_.data_timeout);
+  reply(354, "", "End data with <CR><LF>.<CR><LF>");
+}
+
+// Feeds what has arrived to the decoder and the cleanup step; the content
+// after the first failure is decoded (to find the end) and dropped.
+void Session::data_input() {
+  evbuffer* in = bufferevent_get_input(bev_.get());
+  while (evbuffer_get_length(in) > 0 && !decoder_->done()) {
+    evbuffer_iovec chunk;
+    if (evbuffer_peek(in, -1, nullptr, &chunk, 1) < 1) break;
+    std::string_view bytes(static_cast<const char*>(chunk.iov_base), chunk.iov_len);
+    decoded_.clear();
+    size_t used = decoder_->feed(bytes, &decoded_);
+    evbuffer_drain(in, used);
+    if (!data_failed_ && !decoder_->refused() && !decoded_.empty()) {
+      if (!cleanup_->append(decoded_)) data_failed_ = true;
+    }
+  }
+  if (decoder_->done()) data_end();
+}
+
+void Session::data_end() {
+  data_deadline_.cancel();
+  phase_ = Phase::kCommands;
+  std::string id = cleanup_->queue_id();
+  if (decoder_->refused()) {
+    log::info("%s: reject: bare <LF> or <CR> in message content from %s", id.c_str(), client().c_str());
+    reset_transaction();
+    return error_reply(550, "5.5.2", "Error: bare <LF> or <CR> received in message content");
+  }
+  if (data_failed_) {
+    auto fault = cleanup_->fault();
+    reset_transaction();
+    switch (fault) {
+      case queue::CleanupFault::kTooBig:
+        log::info("%s: reject: message size exceeds message_size_limit from %s", id.c_str(), client().c_str());
+        return error_reply(552, "5.3.4", "Error: message file too big");
+      case queue::CleanupFault::kHeaderTooLarge:
+        return error_reply(552, "5.3.4", "Error: message header too large");
+      case queue::CleanupFault::kTooManyHops:
+        log::info("%s: reject: too many hops from %s", id.c_str(), client().c_str());
+        return error_reply(554, "5.4.6", "Error: too many hops (mail loop?)");
+      case queue::CleanupFault::kSystem:
+      case queue::CleanupFault::kNone:
+        return reply(451, "4.3.0", "Error: queue file write error");
+    }
+  }
+  // Durable before acknowledged: fsync, rename, fsync of incoming/ happen on
+  // a worker; reading stops until they are done.
+  phase_ = Phase::kWaiting;
+  bufferevent_disable(bev_.get(), EV_READ);
+  timeout_.cancel();
+  std::shared_ptr<queue::Cleanup> job(std::move(cleanup_));
+  auto result = std::make_shared<Status>();
+  std::weak_ptr<bool> alive = alive_;
+  ctx_.workers().submit(
+      [job, result] {
+        *result = job->finish();
+        if (result->ok()) *result = job->commit();
+        if (!result->ok()) job->abort();
+      },
+      [this, job, result, alive] {
+        if (alive.expired()) return;
+        data_committed(*job, *result);
+      });
+}
+
+void Session::data_committed(queue::Cleanup& job, const Status& result) {
+  phase_ = Phase::kCommands;
+  if (result.ok()) {
+    log::info("%s: from=<%s>, size=%llu, nrcpt=%zu (queued)", job.queue_id().c_str(), mail_->sender.str().c_str(),
+              static_cast<unsigned long long>(job.size()), job.recipient_count());
+    reply(250, "2.0.0", "Ok: queued as " + job.queue_id());
+    messages_++;
+  } else {
+    log::error("%s: cannot make the queue file durable: %s", job.queue_id().c_str(), result.error().text.c_str());
+    reply(451, "4.3.0", "Error: queue file write error");
+  }
+  reset_transaction();
+  if (closing_after_wait_) return finish("lost connection after DATA");
+  bufferevent_enable(bev_.get(), EV_READ);
+  process_input();
+}
+
+}  // namespace tern::smtpd

@@ -1,0 +1,24 @@
+// HELO and EHLO (RFC 5321 4.1.1.1): both reset the transaction; EHLO lists
+// the extensions this session offers.
+
+#include "common/base/strings.h"
+#include "smtpd/session.h"
+
+namespace tern::smtpd {
+
+void Session::cmd_helo(const Command& c, bool extended) {
+  std::string_view name = trim(c.args);
+  if (name.empty() || name.find(' ') != std::string_view::npos)
+    return error_reply(501, "5.5.4", extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
+  reset_transaction();
+  helo_ = std::string(name);
+  esmtp_ = extended;
+  if (!extended) return reply(250, "", settings_.myhostname);
+  std::vector<std::string> lines = {settings_.myhostname, "PIPELINING"};
+  lines.push_back(settings_.message_size_limit ? "SIZE " + std::to_string(settings_.message_size_limit) : "SIZE");
+  lines.insert(lines.end(), {"ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8"});
+  // RFC 2034: with ENHANCEDSTATUSCODES offered, EHLO's own lines carry no code.
+  reply_lines(250, "", lines);
+}
+
+}  // namespace tern::smtpd

@@ -1,0 +1,54 @@
+// RCPT TO: (RFC 5321 4.1.1.3) with NOTIFY and ORCPT (RFC 3461), the relay
+// policy (relay_policy.h) and smtpd_recipient_limit (RFC 5321 4.5.3.1.8:
+// 452 beyond it, so the client sends the rest in another transaction).
+
+#include "common/base/log.h"
+#include "common/queue/qfile.h"
+#include "smtpd/session.h"
+
+namespace tern::smtpd {
+
+void Session::cmd_rcpt(const Command& c) {
+  if (!mail_) return error_reply(503, "5.5.1", "Error: need MAIL command");
+  if (static_cast<int>(rcpts_.size()) >= settings_.recipient_limit)
+    return reply(452, "4.5.3", "Error: too many recipients");
+  mail::ArgFault why = mail::ArgFault::kNone;
+  auto args = mail::parse_rcpt_args(c.args, arg_options(), mail_->params.smtputf8, &why);
+  if (!args) {
+    switch (why) {
+      case mail::ArgFault::kNonAscii:
+        return error_reply(553, "5.6.7", "Error: non-ASCII recipient address needs SMTPUTF8");
+      case mail::ArgFault::kParamUnknown:
+        return error_reply(555, "5.5.4", "Error: " + args.error().text);
+      case mail::ArgFault::kParamSyntax:
+        return error_reply(501, "5.5.4", "Error: " + args.error().text);
+      case mail::ArgFault::kPathTooLong:
+      case mail::ArgFault::kPathSyntax:
+      case mail::ArgFault::kNone:
+        return error_reply(501, "5.1.3", "Bad recipient address syntax");
+    }
+  }
+  const mail::Address& rcpt = args->recipient;
+  switch (settings_.relay.check(rcpt, peer_.address, /*authenticated=*/false)) {
+    case RelayVerdict::kDenied:
+      log::info("reject: RCPT from %s: 554 5.7.1 <%s>: Relay access denied; from=<%s> to=<%s> proto=%s helo=<%s>",
+                client().c_str(), rcpt.str().c_str(), mail_->sender.str().c_str(), rcpt.str().c_str(),
+                esmtp_ ? "ESMTP" : "SMTP", helo_.c_str());
+      return error_reply(554, "5.7.1", "<" + rcpt.str() + ">: Relay access denied");
+    case RelayVerdict::kRouting:
+      log::info("reject: RCPT from %s: 554 5.7.1 <%s>: sender-specified routing refused", client().c_str(),
+                rcpt.str().c_str());
+      return error_reply(554, "5.7.1", "<" + rcpt.str() + ">: Relay access denied (sender-specified routing)");
+    case RelayVerdict::kLocal:
+    case RelayVerdict::kRelay:
+      break;
+  }
+  queue::Recipient r;
+  r.address = rcpt.is_postmaster ? "postmaster" : rcpt.str();
+  r.notify = args->params.notify;
+  if (args->params.orcpt) r.orcpt = args->params.orcpt->addr_type + ";" + args->params.orcpt->address;
+  rcpts_.push_back(std::move(r));
+  reply(250, "2.1.5", "Ok");
+}
+
+}  // namespace tern::smtpd

@@ -1,0 +1,45 @@
+// smtpd(8): the SMTP server. See man/smtpd.8 and smtpd/session.h.
+
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "common/base/log.h"
+#include "common/queue/queue_id.h"
+#include "common/server/skeleton.h"
+#include "smtpd/session.h"
+#include "smtpd/settings.h"
+
+int main(int argc, char** argv) {
+  using namespace tern;
+  std::optional<smtpd::Settings> settings;
+  queue::QueueIdGenerator ids;
+  std::map<smtpd::Session*, std::unique_ptr<smtpd::Session>> sessions;
+
+  server::ServiceSpec spec;
+  spec.program = "smtpd";
+  spec.init_privileged = [&](server::Context& ctx) -> Status {
+    auto s = smtpd::Settings::load(ctx.config());
+    if (!s) return s.take_error();
+    settings = std::move(*s);
+    if (settings->starttls_wanted)
+      log::warning("smtpd_tls_security_level = may: STARTTLS is not implemented by this version; serving without TLS");
+    return {};
+  };
+  spec.init_unprivileged = [&](server::Context& ctx) -> Status {
+    settings->cleanup.queue_dir = ctx.jail_path(settings->cleanup.queue_dir);
+    return {};
+  };
+  spec.on_connection = [&](server::Context& ctx, Fd fd, const server::Peer& peer) {
+    auto session = std::make_unique<smtpd::Session>(ctx, *settings, ids, std::move(fd), peer,
+                                                    [&sessions, &ctx](smtpd::Session* s) {
+                                                      sessions.erase(s);
+                                                      ctx.client_done();
+                                                    });
+    auto* raw = session.get();
+    sessions[raw] = std::move(session);
+    raw->start();
+  };
+  spec.overload_reply = "421 4.3.2 Service busy, try again later\r\n";
+  return server::run_service(argc, argv, std::move(spec));
+}

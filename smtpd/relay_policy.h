@@ -1,0 +1,46 @@
+#pragma once
+// Who may send mail where: Postfix's smtpd_relay_restrictions with the
+// default permit_mynetworks, permit_sasl_authenticated,
+// reject_unauth_destination. A recipient in a local domain
+// (virtual_mailbox_domains, mydestination) is accepted from anyone; any
+// other domain only from mynetworks or an authenticated client. A local
+// recipient whose local part routes elsewhere (%-hack, bang path, quoted
+// "@", source route) is treated as a relay attempt: otherwise
+// "user%other.example@local" would relay through a later hop.
+
+#include <netinet/in.h>
+
+#include <string>
+#include <vector>
+
+#include "common/base/result.h"
+#include "common/mail/smtp_path.h"
+
+namespace tern::smtpd {
+
+// One mynetworks entry: an IPv4 or IPv6 network.
+struct Network {
+  int family = AF_INET;
+  unsigned char addr[16] = {};
+  int prefix = 0;
+  static Result<Network> parse(std::string_view text);  // "192.0.2.0/24", "[::1]/128", "10.0.0.1"
+  bool contains(const std::string& address) const;
+};
+
+enum class RelayVerdict {
+  kLocal,     // a local domain: accepted (then checked for a mailbox)
+  kRelay,     // another domain, from a client allowed to relay
+  kDenied,    // 554 5.7.1 Relay access denied
+  kRouting,   // a local domain with routing in the local part: 554 5.7.1
+};
+
+struct RelayPolicy {
+  std::vector<Network> mynetworks;
+  std::vector<std::string> local_domains;  // lower case
+
+  bool is_local_domain(const std::string& domain_lower) const;
+  bool in_mynetworks(const std::string& address) const;
+  RelayVerdict check(const mail::Address& rcpt, const std::string& client_address, bool authenticated) const;
+};
+
+}  // namespace tern::smtpd

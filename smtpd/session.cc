@@ -1,0 +1,222 @@
+#include "smtpd/session.h"
+
+#include <event2/buffer.h>
+
+#include <cstring>
+
+#include "common/base/log.h"
+#include "common/base/strings.h"
+
+namespace tern::smtpd {
+namespace {
+
+// A client that pipelines without reading its replies stops being read
+// once this much output waits for it.
+constexpr size_t kMaxPendingOutput = 256 * 1024;
+
+}  // namespace
+
+Session::Session(server::Context& ctx, const Settings& settings, queue::QueueIdGenerator& ids, Fd fd,
+                 server::Peer peer, std::function<void(Session*)> on_closed)
+    : ctx_(ctx), settings_(settings), ids_(ids), peer_(std::move(peer)), on_closed_(std::move(on_closed)) {
+  bev_.reset(bufferevent_socket_new(ctx_.loop().base(), fd.release(), BEV_OPT_CLOSE_ON_FREE));
+  bufferevent_setcb(bev_.get(), &Session::on_read, &Session::on_write, &Session::on_event, this);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+  timeout_ = event::Timer(ctx_.loop(), [this] {
+    log::info("timeout after %s from %s", phase_ == Phase::kData ? "DATA" : "command", client().c_str());
+    reply(421, "4.4.2", settings_.myhostname + " Error: timeout exceeded");
+    close_after_reply();
+  });
+  data_deadline_ = event::Timer(ctx_.loop(), [this] {
+    log::info("DATA took longer than smtpd_data_timeout from %s", client().c_str());
+    reply(421, "4.4.2", settings_.myhostname + " Error: timeout exceeded");
+    close_after_reply();
+  });
+}
+
+Session::~Session() {
+  *alive_ = false;
+  if (cleanup_) cleanup_->abort();
+}
+
+std::string Session::client() const { return "unknown[" + peer_.address + "]"; }
+
+void Session::start() {
+  log::info("connect from %s", client().c_str());
+  reply(220, "", settings_.banner);
+  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  arm_timeout();
+}
+
+void Session::arm_timeout() { timeout_.start(settings_.timeout); }
+
+void Session::on_read(bufferevent*, void* self) noexcept { static_cast<Session*>(self)->process_input(); }
+
+void Session::on_write(bufferevent* bev, void* self) noexcept {
+  auto* s = static_cast<Session*>(self);
+  if (s->phase_ == Phase::kClosing) {
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) s->finish(nullptr);
+    return;
+  }
+  // Output drained below the limit: read the pipelined commands again.
+  if (s->phase_ != Phase::kWaiting && (bufferevent_get_enabled(bev) & EV_READ) == 0) {
+    bufferevent_enable(bev, EV_READ);
+    s->process_input();
+  }
+}
+
+void Session::on_event(bufferevent*, short what, void* self) noexcept {
+  auto* s = static_cast<Session*>(self);
+  if (what & BEV_EVENT_EOF) {
+    s->finish(s->phase_ == Phase::kData ? "lost connection after DATA" : nullptr);
+  } else if (what & BEV_EVENT_ERROR) {
+    s->finish("lost connection");
+  }
+}
+
+void Session::finish(const char* why) {
+  if (phase_ == Phase::kWaiting) {
+    // The queue file is being made durable: let the worker finish, then
+    // close. The client may still get its 250.
+    closing_after_wait_ = true;
+    return;
+  }
+  if (why) log::info("%s from %s", why, client().c_str());
+  log::info("disconnect from %s commands=%d messages=%d", client().c_str(), commands_, messages_);
+  timeout_.cancel();
+  data_deadline_.cancel();
+  bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+  auto done = std::move(on_closed_);
+  done(this);  // destroys *this
+}
+
+void Session::close_after_reply() {
+  phase_ = Phase::kClosing;
+  timeout_.cancel();
+  data_deadline_.cancel();
+  bufferevent_disable(bev_.get(), EV_READ);
+  if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) finish(nullptr);
+}
+
+void Session::reply(int code, std::string_view enhanced, std::string_view text) {
+  std::string line = std::to_string(code) + " ";
+  if (!enhanced.empty()) line.append(enhanced).push_back(' ');
+  line.append(text).append("\r\n");
+  evbuffer_add(bufferevent_get_output(bev_.get()), line.data(), line.size());
+}
+
+void Session::reply_lines(int code, std::string_view enhanced, const std::vector<std::string>& lines) {
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    out += std::to_string(code);
+    out += i + 1 < lines.size() ? "-" : " ";
+    if (!enhanced.empty()) out.append(enhanced).push_back(' ');
+    out += lines[i] + "\r\n";
+  }
+  evbuffer_add(bufferevent_get_output(bev_.get()), out.data(), out.size());
+}
+
+void Session::error_reply(int code, std::string_view enhanced, std::string_view text) {
+  reply(code, enhanced, text);
+  // RFC 5321 4.5.4.1 lets a server drop a client that only makes errors;
+  // Postfix's smtpd_hard_error_limit.
+  if (++errors_ >= settings_.hard_error_limit) {
+    log::warning("too many errors from %s", client().c_str());
+    reply(421, "4.7.0", settings_.myhostname + " Error: too many errors");
+    close_after_reply();
+  }
+}
+
+// Takes one line ending in LF from the input; false when none is complete.
+// A line longer than line_length_limit is answered once and discarded up to
+// its end, so a flood without newlines costs bounded memory.
+bool Session::read_command_line(std::string* line) {
+  evbuffer* in = bufferevent_get_input(bev_.get());
+  for (;;) {
+    evbuffer_ptr eol = evbuffer_search(in, "\n", 1, nullptr);
+    size_t avail = evbuffer_get_length(in);
+    if (eol.pos < 0) {
+      if (avail > settings_.line_limit) {
+        if (!discarding_long_line_) {
+          discarding_long_line_ = true;
+          error_reply(500, "5.5.2", "Error: line too long");
+        }
+        evbuffer_drain(in, avail);
+      }
+      return false;
+    }
+    size_t len = static_cast<size_t>(eol.pos);
+    if (discarding_long_line_ || len > settings_.line_limit) {
+      if (!discarding_long_line_) error_reply(500, "5.5.2", "Error: line too long");
+      discarding_long_line_ = false;
+      evbuffer_drain(in, len + 1);
+      if (phase_ == Phase::kClosing) return false;
+      continue;
+    }
+    line->resize(len);
+    evbuffer_remove(in, line->data(), len);
+    evbuffer_drain(in, 1);
+    if (!line->empty() && line->back() == '\r') line->pop_back();
+    return true;
+  }
+}
+
+void Session::process_input() {
+  arm_timeout();
+  std::string line;
+  while (phase_ == Phase::kCommands || phase_ == Phase::kData) {
+    if (evbuffer_get_length(bufferevent_get_output(bev_.get())) > kMaxPendingOutput) {
+      bufferevent_disable(bev_.get(), EV_READ);  // on_write resumes
+      return;
+    }
+    if (phase_ == Phase::kData) {
+      data_input();
+      if (phase_ == Phase::kData) return;  // wants more bytes
+      continue;
+    }
+    if (!read_command_line(&line)) return;
+    dispatch(line);
+  }
+}
+
+void Session::dispatch(std::string_view line) {
+  CommandError err;
+  Command c = parse_command(line, &err);
+  commands_++;
+  switch (err) {
+    case CommandError::kNul: return error_reply(500, "5.5.2", "Error: NUL character in command");
+    case CommandError::kEmpty: return error_reply(500, "5.5.2", "Error: bad syntax");
+    case CommandError::kMissingFrom: return error_reply(501, "5.5.4", "Syntax: MAIL FROM:<address>");
+    case CommandError::kMissingTo: return error_reply(501, "5.5.4", "Syntax: RCPT TO:<address>");
+    case CommandError::kNone: break;
+  }
+  switch (c.verb) {
+    case Verb::kHelo: return cmd_helo(c, false);
+    case Verb::kEhlo: return cmd_helo(c, true);
+    case Verb::kMail: return cmd_mail(c);
+    case Verb::kRcpt: return cmd_rcpt(c);
+    case Verb::kData: return cmd_data(c);
+    case Verb::kRset: return cmd_rset(c);
+    case Verb::kNoop: return cmd_noop(c);
+    case Verb::kQuit: return cmd_quit(c);
+    case Verb::kVrfy: return cmd_vrfy(c);
+    case Verb::kHelp: return cmd_help(c);
+    case Verb::kExpn: return error_reply(502, "5.5.1", "Error: command not implemented");
+    case Verb::kBdat:
+    case Verb::kStarttls:
+    case Verb::kAuth:
+    case Verb::kUnknown:
+      return error_reply(502, "5.5.2", "Error: command not recognized");
+  }
+}
+
+void Session::reset_transaction() {
+  mail_.reset();
+  rcpts_.clear();
+  if (cleanup_) cleanup_->abort();
+  cleanup_.reset();
+  decoder_.reset();
+  decoded_.clear();
+}
+
+}  // namespace tern::smtpd

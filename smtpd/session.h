@@ -1,0 +1,102 @@
+#pragma once
+// One SMTP session (RFC 5321): reads command lines (pipelined, RFC 2920),
+// answers each with an enhanced status code (RFC 2034, 3463), and takes a
+// message in through the cleanup step (common/queue/cleanup.h), answering
+// 250 only once the queue file is durable.
+//
+// Input is consumed one command at a time; while a command waits for the
+// worker pool (the queue file's fsync and rename), reading stops, so a
+// pipelining client's later commands are handled in order after it.
+
+#include <event2/bufferevent.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/base/fd.h"
+#include "common/event/handles.h"
+#include "common/event/loop.h"
+#include "common/mail/smtp_data.h"
+#include "common/mail/smtp_path.h"
+#include "common/queue/cleanup.h"
+#include "common/queue/queue_id.h"
+#include "common/server/skeleton.h"
+#include "smtpd/command.h"
+#include "smtpd/settings.h"
+
+namespace tern::smtpd {
+
+class Session {
+ public:
+  // on_closed runs (on the loop) once the session is over; it destroys it.
+  Session(server::Context& ctx, const Settings& settings, queue::QueueIdGenerator& ids, Fd fd, server::Peer peer,
+          std::function<void(Session*)> on_closed);
+  ~Session();
+  void start();
+
+ private:
+  enum class Phase { kCommands, kData, kWaiting, kClosing };
+
+  // I/O
+  static void on_read(bufferevent* bev, void* self) noexcept;
+  static void on_write(bufferevent* bev, void* self) noexcept;
+  static void on_event(bufferevent* bev, short what, void* self) noexcept;
+  void process_input();
+  bool read_command_line(std::string* line);
+  void reply(int code, std::string_view enhanced, std::string_view text);
+  void reply_lines(int code, std::string_view enhanced, const std::vector<std::string>& lines);
+  void error_reply(int code, std::string_view enhanced, std::string_view text);
+  void close_after_reply();
+  void finish(const char* why);
+  void arm_timeout();
+  std::string client() const;  // "name[address]" for log lines
+
+  // Commands (one file each: cmd_helo.cc, cmd_mail.cc, cmd_rcpt.cc, cmd_data.cc, cmd_simple.cc)
+  void dispatch(std::string_view line);
+  void cmd_helo(const Command& c, bool extended);
+  void cmd_mail(const Command& c);
+  void cmd_rcpt(const Command& c);
+  void cmd_data(const Command& c);
+  void cmd_rset(const Command& c);
+  void cmd_noop(const Command& c);
+  void cmd_quit(const Command& c);
+  void cmd_vrfy(const Command& c);
+  void cmd_help(const Command& c);
+  void data_input();
+  void data_end();
+  void data_committed(queue::Cleanup& job, const Status& result);
+  void reset_transaction();
+  mail::ArgOptions arg_options() const;
+
+  server::Context& ctx_;
+  const Settings& settings_;
+  queue::QueueIdGenerator& ids_;
+  server::Peer peer_;
+  std::function<void(Session*)> on_closed_;
+  event::BuffereventPtr bev_;
+  event::Timer timeout_;
+  event::Timer data_deadline_;
+  Phase phase_ = Phase::kCommands;
+  bool discarding_long_line_ = false;
+  int errors_ = 0;
+  std::string helo_;
+  bool esmtp_ = false;
+
+  // The transaction (RFC 5321 3.3), cleared by RSET, HELO/EHLO and after DATA.
+  std::optional<mail::MailArgs> mail_;
+  std::vector<queue::Recipient> rcpts_;
+  std::unique_ptr<queue::Cleanup> cleanup_;
+  std::optional<mail::DataDecoder> decoder_;
+  std::string decoded_;
+  unsigned long long data_bytes_ = 0;
+  bool data_too_big_ = false;
+  bool data_failed_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  bool closing_after_wait_ = false;
+  int commands_ = 0;
+  int messages_ = 0;
+};
+
+}  // namespace tern::smtpd

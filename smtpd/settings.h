@@ -1,0 +1,34 @@
+#pragma once
+// smtpd's parameters, read once per process from main.cf (and -o overrides).
+// Every name is in the parameter table (common/config/params.cc) and
+// documented in tern.cf(5).
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/config/main_cf.h"
+#include "common/queue/cleanup.h"
+#include "smtpd/relay_policy.h"
+
+namespace tern::smtpd {
+
+struct Settings {
+  std::string myhostname;
+  std::string mail_name;
+  std::string banner;                 // smtpd_banner, after "220 "
+  std::chrono::seconds timeout{300};  // smtpd_timeout: per command, per read in DATA
+  std::chrono::seconds data_timeout{1800};  // smtpd_data_timeout: the whole DATA phase
+  int hard_error_limit = 20;          // smtpd_hard_error_limit
+  size_t line_limit = 2048;           // line_length_limit: a command line
+  unsigned long long message_size_limit = 52428800;  // 0 = unlimited
+  int recipient_limit = 1000;         // smtpd_recipient_limit
+  bool normalize_bare_newlines = false;  // smtpd_forbid_bare_newline = normalize
+  bool starttls_wanted = false;         // smtpd_tls_security_level = may (not offered yet)
+  RelayPolicy relay;
+  queue::CleanupSettings cleanup;
+
+  static Result<Settings> load(const config::MainCf& cf);
+};
+
+}  // namespace tern::smtpd
