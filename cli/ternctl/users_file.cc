@@ -2,20 +2,13 @@
 
 #include "cli/ternctl/users_file.h"
 
-#include <argon2.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include <vector>
+#include "common/auth/password_scheme.h"
 
 namespace tern::ctl {
 namespace {
-
-constexpr uint32_t kTimeCost = 3;
-constexpr uint32_t kMemoryKiB = 64 * 1024;
-constexpr uint32_t kLanes = 1;
-constexpr size_t kSaltLen = 16;
-constexpr size_t kHashLen = 32;
 
 constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -38,16 +31,8 @@ Result<std::string> random_password(size_t length) {
   return out;
 }
 
-Result<std::string> hash_argon2id(const std::string& password) {
-  unsigned char salt[kSaltLen];
-  if (RAND_bytes(salt, sizeof salt) != 1) return invalid("RAND_bytes failed");
-  size_t len = argon2_encodedlen(kTimeCost, kMemoryKiB, kLanes, kSaltLen, kHashLen, Argon2_id);
-  std::vector<char> encoded(len);
-  int rc = argon2id_hash_encoded(kTimeCost, kMemoryKiB, kLanes, password.data(), password.size(), salt,
-                                 sizeof salt, kHashLen, encoded.data(), encoded.size());
-  if (rc != ARGON2_OK) return invalid(std::string("argon2id: ") + argon2_error_message(rc));
-  return "{ARGON2ID}" + std::string(encoded.data());
-}
+// One implementation of the scheme for every tool and authd (common/auth).
+Result<std::string> hash_argon2id(const std::string& password) { return auth::hash_argon2id(password); }
 
 std::string format_users_line(const UserEntry& e) {
   // user:password:uid:gid:(gecos):home:(shell):extra_fields
