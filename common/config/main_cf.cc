@@ -211,7 +211,9 @@ std::vector<std::string> MainCf::set_names() const {
   return out;
 }
 
-Result<std::string> MainCf::lookup(std::string_view name, std::vector<std::string>& chain) const {
+Result<std::string> MainCf::lookup(std::string_view name, ExpandState& st) const {
+  if (auto it = st.done.find(name); it != st.done.end()) return it->second;
+  auto& chain = st.chain;
   if (std::find(chain.begin(), chain.end(), name) != chain.end()) {
     std::vector<std::string> loop(std::find(chain.begin(), chain.end(), name), chain.end());
     loop.emplace_back(name);
@@ -224,7 +226,7 @@ Result<std::string> MainCf::lookup(std::string_view name, std::vector<std::strin
                                           extra_defaults_.find(name) == extra_defaults_.end()) {
     if (name == "mydomain") {
       chain.emplace_back(name);
-      auto host = lookup("myhostname", chain);
+      auto host = lookup("myhostname", st);
       chain.pop_back();
       if (!host) return host;
       size_t dot = host->find('.');
@@ -236,12 +238,14 @@ Result<std::string> MainCf::lookup(std::string_view name, std::vector<std::strin
     raw_value = default_raw(name).value_or("");
   }
   chain.emplace_back(name);
-  auto out = expand_depth(raw_value, chain);
+  auto out = expand_depth(raw_value, st);
   chain.pop_back();
+  if (out) st.done.emplace(std::string(name), *out);
   return out;
 }
 
-Result<std::string> MainCf::expand_depth(std::string_view value, std::vector<std::string>& chain) const {
+Result<std::string> MainCf::expand_depth(std::string_view value, ExpandState& st) const {
+  const auto& chain = st.chain;
   std::string out;
   size_t i = 0;
   while (i < value.size()) {
@@ -270,13 +274,13 @@ Result<std::string> MainCf::expand_depth(std::string_view value, std::vector<std
       if (!valid_param_name(name))
         return invalid(strf("%s: invalid parameter name in \"$%c%s%c\"", filename_.c_str(), next,
                             shorten(inner).c_str(), next == '{' ? '}' : ')'));
-      auto v = lookup(name, chain);
+      auto v = lookup(name, st);
       if (!v) return v;
       if (op == std::string_view::npos) {
         out += *v;
       } else if ((inner[op] == '?') == !v->empty()) {
         // ${name?value}: value when name is non-empty; ${name:value}: when empty.
-        auto alt = expand_depth(inner.substr(op + 1), chain);
+        auto alt = expand_depth(inner.substr(op + 1), st);
         if (!alt) return alt;
         out += *alt;
       }
@@ -284,7 +288,7 @@ Result<std::string> MainCf::expand_depth(std::string_view value, std::vector<std
     } else if (bare_name_char(next)) {
       size_t end = i + 1;
       while (end < value.size() && bare_name_char(value[end])) ++end;
-      auto v = lookup(value.substr(i + 1, end - i - 1), chain);
+      auto v = lookup(value.substr(i + 1, end - i - 1), st);
       if (!v) return v;
       out += *v;
       i = end;
@@ -297,13 +301,13 @@ Result<std::string> MainCf::expand_depth(std::string_view value, std::vector<std
 }
 
 Result<std::string> MainCf::expand(std::string_view value) const {
-  std::vector<std::string> chain;
-  return expand_depth(value, chain);
+  ExpandState st;
+  return expand_depth(value, st);
 }
 
 Result<std::string> MainCf::expanded(std::string_view name) const {
-  std::vector<std::string> chain;
-  return lookup(name, chain);
+  ExpandState st;
+  return lookup(name, st);
 }
 
 std::string MainCf::str(std::string_view name) const {

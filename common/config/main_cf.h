@@ -86,8 +86,15 @@ class MainCf {
     std::string value;
     int line = 0;  // 0 for -o and define()
   };
-  Result<std::string> expand_depth(std::string_view value, std::vector<std::string>& chain) const;
-  Result<std::string> lookup(std::string_view name, std::vector<std::string>& chain) const;
+  // One top-level expansion: the names being expanded (loop detection) and
+  // those already expanded (so "$a $a $a" chains cost linear, not
+  // exponential, time: a name's value does not depend on who asks).
+  struct ExpandState {
+    std::vector<std::string> chain;
+    std::map<std::string, std::string, std::less<>> done;
+  };
+  Result<std::string> expand_depth(std::string_view value, ExpandState& st) const;
+  Result<std::string> lookup(std::string_view name, ExpandState& st) const;
   Result<std::string> expanded(std::string_view name) const;
   std::string where(std::string_view name) const;
 

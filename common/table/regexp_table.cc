@@ -22,6 +22,7 @@
 #include <regex.h>
 
 #include <array>
+#include <algorithm>
 #include <cctype>
 #include <optional>
 
@@ -103,9 +104,91 @@ Result<Pattern> parse_pattern(std::string_view s, const std::string& file, int l
   return p;
 }
 
+// glibc's regcomp expands "a+" and "a{m,n}" by copying the repeated
+// subexpression, so stacked or nested repetition ("a++++", "((a{99}){99}){99}")
+// costs memory and time exponential in the pattern: a 60-byte line could
+// take gigabytes (found by fuzzing). Before compiling, estimate the size of
+// the expanded tree, following the grammar closely enough for that, and
+// refuse a pattern past kMaxRegexCost nodes.
+constexpr size_t kMaxRegexCost = 100000;
+
+size_t saturating_mul(size_t a, size_t b) { return (a != 0 && b > kMaxRegexCost / a) ? kMaxRegexCost + 1 : a * b; }
+
+// Cost of the alternation starting at p[i], up to an unmatched close group.
+size_t regex_cost(std::string_view p, size_t& i, bool extended, int depth) {
+  size_t total = 0, last = 0;
+  auto add = [&](size_t n) { total = std::min(total + n, kMaxRegexCost + 1); };
+  while (i < p.size() && total <= kMaxRegexCost) {
+    char c = p[i];
+    bool esc = c == '\\' && i + 1 < p.size();
+    char op = esc ? p[i + 1] : c;
+    bool open = extended ? (!esc && c == '(') : (esc && op == '(');
+    bool close = extended ? (!esc && c == ')') : (esc && op == ')');
+    bool interval = extended ? (!esc && c == '{') : (esc && op == '{');
+    bool plus = extended && !esc && (c == '+');
+    if (close) break;
+    if (open) {
+      i += esc ? 2 : 1;
+      if (depth > 64) return kMaxRegexCost + 1;
+      last = std::min(regex_cost(p, i, extended, depth + 1) + 1, kMaxRegexCost + 1);
+      if (i < p.size()) i += extended ? 1 : 2;  // the close group
+      add(last);
+    } else if (extended && !esc && c == '|') {
+      last = 0;
+      ++i;
+    } else if (plus) {
+      add(last);  // "a+" is "aa*"
+      last = saturating_mul(last, 2);
+      ++i;
+    } else if (interval) {
+      i += esc ? 2 : 1;
+      size_t m = 0, n = 0;
+      bool second = false;
+      while (i < p.size() && p[i] != '}' && p[i] != '\\') {
+        if (p[i] == ',') second = true;
+        else if (std::isdigit(static_cast<unsigned char>(p[i]))) {
+          size_t& v = second ? n : m;
+          v = std::min<size_t>(v * 10 + static_cast<size_t>(p[i] - '0'), kMaxRegexCost + 1);
+        }
+        ++i;
+      }
+      i = std::min(p.size(), i + (extended ? 1 : 2));
+      size_t factor = std::max<size_t>({m, n, 1});
+      add(saturating_mul(last, factor - 1));
+      last = saturating_mul(last, factor);
+    } else if (!esc && c == '[') {
+      // A bracket expression is one node; "]" first in it is literal.
+      size_t j = i + 1;
+      if (j < p.size() && p[j] == '^') ++j;
+      if (j < p.size() && p[j] == ']') ++j;
+      while (j < p.size() && p[j] != ']') {
+        if (p[j] == '[' && j + 1 < p.size() && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
+          size_t end = p.find(']', j + 2);  // "[:alpha:]" and friends
+          j = end == std::string_view::npos ? p.size() : end + 1;
+        } else {
+          ++j;
+        }
+      }
+      i = std::min(p.size(), j + 1);
+      last = 1;
+      add(1);
+    } else {
+      i += esc ? 2 : 1;
+      last = 1;
+      add(1);
+    }
+  }
+  return total;
+}
+
 Result<Regex> compile(const Pattern& p, bool need_groups, const std::string& file, int line) {
   Regex re(new regex_t);
   int cflags = p.cflags | (need_groups ? 0 : REG_NOSUB);
+  size_t pos = 0;
+  if (regex_cost(p.regex, pos, (p.cflags & REG_EXTENDED) != 0, 0) > kMaxRegexCost)
+    return at_line(file, line, "regular expression \"" + p.regex +
+                                   "\" repeats too much (stacked or nested + and {m,n}): regcomp would need "
+                                   "memory exponential in its length");
   if (int rc = regcomp(re.get(), p.regex.c_str(), cflags); rc != 0) {
     char buf[256];
     regerror(rc, re.get(), buf, sizeof buf);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 
@@ -286,4 +287,25 @@ TEST_CASE("main_cf: an edited file parses to the new value", "[config]") {
   CHECK(cf.str("myhostname") == "mx.example.com");
   CHECK(cf.seconds("max_idle") == std::chrono::hours(1));
   CHECK(cf.integer("max_use") == 5);
+}
+
+TEST_CASE("main_cf: a chain of repeated references expands in linear time (found by fuzzing)", "[config]") {
+  // p0 = $p1 $p1 ... (ten times), p1 = $p2 ..., p11 empty: 10^11 lookups
+  // without memoisation.
+  std::string text;
+  for (int i = 0; i < 11; ++i) {
+    text += "p" + std::to_string(i) + " =";
+    for (int j = 0; j < 10; ++j) text += " $p" + std::to_string(i + 1);
+    text += "\n";
+  }
+  text += "p11 = x\n";
+  auto cf = tern::config::MainCf::parse(text, "main.cf");
+  REQUIRE(cf.ok());
+  auto start = std::chrono::steady_clock::now();
+  auto v = cf->expand("$p0");
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took < std::chrono::seconds(2));
+  // 10^11 copies of "x" would be far past the expansion limit.
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.error().code == tern::Errc::kLimit);
 }

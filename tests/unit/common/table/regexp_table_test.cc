@@ -126,3 +126,21 @@ TEST_CASE("regexp: bad rules fail open with file:line", "[table]") {
     CHECK_THAT(table.error().text, Catch::Contains(c.error_part));
   }
 }
+
+TEST_CASE("regexp: stacked or nested repetition is refused before regcomp (found by fuzzing)", "[table]") {
+  TempDir dir;
+  const char* bad[] = {"/F++++++++++++++++++++++/ x\n", "/((a{99}){99}){99}/ x\n", "/(((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+/ x\n"};
+  for (const char* text : bad) {
+    INFO(text);
+    auto t = tern::table::open("regexp:" + dir.write("re", text));
+    REQUIRE_FALSE(t.ok());
+    CHECK_THAT(t.error().text, Catch::Contains("repeats too much"));
+  }
+  // Ordinary patterns, repetition included, still compile.
+  const char* good[] = {"/^[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}$/ ip\n", "/^(.+)@(.+)$/ $2\n",
+                        "/^[[:alpha:]]+(-[[:alnum:]]+)*$/ x\n", "/a{2}b{3}c{100}/ x\n"};
+  for (const char* text : good) {
+    INFO(text);
+    CHECK(tern::table::open("regexp:" + dir.write("re", text)).ok());
+  }
+}
