@@ -5,6 +5,11 @@
 #include "common/base/fault.h"
 
 #include <array>
+#include <cstdlib>
+#include <string_view>
+#include <vector>
+
+#include "common/base/strings.h"
 #include <mutex>
 
 namespace tern::fault {
@@ -33,6 +38,34 @@ size_t index(Point point) { return static_cast<size_t>(point); }
 }  // namespace
 
 void arm(Point point, int err, int count) { arm_after(point, 0, err, count); }
+
+bool arm_from_environment() {
+  const char* env = std::getenv("TERN_FAULTS");
+  if (!env || !*env) return true;
+  struct Item {
+    Point point;
+    int err, count, skip;
+  };
+  std::vector<Item> items;
+  for (auto spec : split(env, ',')) {
+    auto f = split(spec, ':');
+    if (f.size() < 3 || f.size() > 4) return false;
+    Item it{};
+    if (f[0] == "fsync") it.point = Point::kFsync;
+    else if (f[0] == "rename") it.point = Point::kRename;
+    else if (f[0] == "write") it.point = Point::kWrite;
+    else return false;
+    auto err = parse_int(f[1]), count = parse_int(f[2]);
+    auto skip = f.size() == 4 ? parse_int(f[3]) : std::optional<long long>(0);
+    if (!err || !count || !skip || *err <= 0 || *count <= 0 || *skip < 0) return false;
+    it.err = static_cast<int>(*err);
+    it.count = static_cast<int>(*count);
+    it.skip = static_cast<int>(*skip);
+    items.push_back(it);
+  }
+  for (auto& it : items) arm_after(it.point, it.skip, it.err, it.count);
+  return true;
+}
 
 void arm_after(Point point, int skip, int err, int count) {
   Registry& r = registry();

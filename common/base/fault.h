@@ -14,6 +14,12 @@ void arm(Point point, int err, int count = 1);
 // `err` (e.g. let the file's fsync pass and fail the directory's).
 void arm_after(Point point, int skip, int err, int count = 1);
 void disarm_all();
+// Arms what the environment variable TERN_FAULTS asks for, so integration
+// tests can fail a step inside a running daemon: a comma-separated list of
+// point:errno:count[:skip], point one of fsync, rename, write (e.g.
+// "fsync:5:1" fails the next fsync with EIO). Returns false for a malformed
+// value (nothing is armed then).
+bool arm_from_environment();
 // Returns the errno to fail with, or 0 to proceed; consumes one arming.
 int check(Point point);
 #else

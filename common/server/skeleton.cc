@@ -21,6 +21,7 @@
 #include "build_paths.h"
 #include "common/base/log.h"
 #include "common/base/strings.h"
+#include "common/base/fault.h"
 #include "common/server/file_watch.h"
 #include "common/server/master_link.h"
 #include "common/server/privilege.h"
@@ -296,6 +297,10 @@ int run_service(int argc, char** argv, ServiceSpec spec) {
   if (!opts) log::fatal("%s", opts.error().text.c_str());
   log::set_verbose(opts->verbose);
   signal(SIGPIPE, SIG_IGN);
+#ifdef TERN_FAULT_INJECTION
+  // Test builds only: integration tests fail a sync inside a running daemon.
+  if (!fault::arm_from_environment()) log::fatal("TERN_FAULTS: malformed value");
+#endif
 
   std::vector<std::string> warnings;
   auto cf = config::MainCf::load(opts->config_dir, &warnings);

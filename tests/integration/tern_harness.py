@@ -209,3 +209,113 @@ class Client:
             self.sock.close()
         except OSError:
             pass
+
+
+def pick_port_base():
+    """A base N with N+24, N+25, N+143, N+465, N+587 and N+993 all free."""
+    import random
+    for _ in range(50):
+        base = random.randrange(20000, 60000, 1000)
+        ok = True
+        for off in (24, 25, 143, 465, 587, 993):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", base + off))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    fail("no free port base")
+
+
+class Suite:
+    """A complete instance made by `ternctl init`, as a user would make it."""
+
+    def __init__(self, settings=None, domain="example.test"):
+        self.tmp = tempfile.mkdtemp(prefix="tern-suite.")
+        os.chmod(self.tmp, 0o755)
+        self.dir = os.path.join(self.tmp, "etc")
+        self.base = pick_port_base()
+        self.domain = domain
+        r = self.ctl("init", "--port-base", str(self.base), "--domain", domain)
+        if r.returncode != 0:
+            fail(f"ternctl init failed: {r.stderr}")
+        self.password = None
+        for line in r.stdout.splitlines():
+            if line.startswith("demo user:"):
+                self.password = line.split("password:")[1].strip()
+        self.user = "demo@" + domain
+        self.queue = os.path.join(self.dir, "queue")
+        self.log = os.path.join(self.dir, "log", "maillog")
+        base_settings = {"import_environment": "TZ LANG ASAN_OPTIONS UBSAN_OPTIONS TERN_FAULTS"}
+        base_settings.update(settings or {})
+        self.configure(base_settings)
+        self.master_pid = None
+
+    def port(self, offset):
+        return self.base + offset
+
+    def ctl(self, *args, env=None):
+        return subprocess.run([os.path.join(BIN, "ternctl"), "-c", self.dir, *args], capture_output=True,
+                              text=True, timeout=120, env=env)
+
+    def configure(self, settings):
+        args = [f"{k}={v}" for k, v in settings.items()]
+        r = subprocess.run([os.path.join(BIN, "ternconf"), "-c", self.dir, *args], capture_output=True, text=True)
+        if r.returncode != 0:
+            fail(f"ternconf failed: {r.stderr}")
+
+    def env(self, extra=None):
+        env = dict(os.environ)
+        for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            opts = env.get(var, "")
+            env[var] = (opts + ":" if opts else "") + "log_path=" + os.path.join(self.tmp, "sanitizer")
+        env.update(extra or {})
+        return env
+
+    def start(self, extra_env=None):
+        r = self.ctl("start", env=self.env(extra_env))
+        if r.returncode != 0:
+            fail(f"ternctl start failed: {r.stdout} {r.stderr}")
+        with open(os.path.join(self.queue, "pid", "master.pid")) as f:
+            self.master_pid = int(f.read().strip())
+
+    def stop(self):
+        if not self.master_pid:
+            return
+        r = self.ctl("stop")
+        if r.returncode != 0:
+            fail(f"ternctl stop failed: {r.stderr}")
+        self.master_pid = None
+        reports = [n for n in os.listdir(self.tmp) if n.startswith("sanitizer")]
+        if reports:
+            text = ""
+            for n in reports:
+                with open(os.path.join(self.tmp, n), errors="replace") as f:
+                    text += f.read()
+            fail("sanitizer reports:\n" + text[:20000])
+
+    def log_text(self):
+        try:
+            with open(self.log) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def queue_files(self, queue="incoming"):
+        d = os.path.join(self.queue, queue)
+        out = {}
+        for root, _, files in os.walk(d):
+            for n in files:
+                with open(os.path.join(root, n), "rb") as f:
+                    out[n] = f.read()
+        return out
+
+    def cleanup(self):
+        if self.master_pid and pid_alive(self.master_pid):
+            self.ctl("stop")
+        if not os.environ.get("TERN_KEEP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            print("kept " + self.tmp)
