@@ -187,7 +187,15 @@ std::string fold_field(std::string_view field, size_t width) {
   bool first = true;
   for (std::string_view line : split(field, '\n')) {
     line = strip_cr(line);
-    if (!first) out += "\r\n";
+    // On the field's first line, text must follow the colon before a fold:
+    // a line holding only "Name:" helps nobody.
+    size_t content_from = 0;
+    if (first) {
+      const size_t colon = line.find(':');
+      content_from = colon == std::string_view::npos ? 0 : colon + 1;
+    } else {
+      out += "\r\n";
+    }
     first = false;
     while (line.size() > width) {
       // A fold point p: white space with text before it on this line and
@@ -195,7 +203,7 @@ std::string fold_field(std::string_view field, size_t width) {
       auto good = [&](size_t p) {
         if (!is_wsp(line[p])) return false;
         bool before = false, after = false;
-        for (size_t i = 0; i < p && !before; ++i) before = !is_wsp(line[i]);
+        for (size_t i = content_from; i < p && !before; ++i) before = !is_wsp(line[i]);
         for (size_t i = p; i < line.size() && !after; ++i) after = !is_wsp(line[i]);
         return before && after;
       };
@@ -215,6 +223,7 @@ std::string fold_field(std::string_view field, size_t width) {
       out.append(line.substr(0, p));
       out += "\r\n";
       line.remove_prefix(p);
+      content_from = 0;
     }
     out.append(line);
   }
@@ -297,7 +306,9 @@ std::string received_header(const ReceivedInfo& info) {
   std::string by = "by " + token(info.by_host) + " (" + token(info.mail_name) + ") with " + token(info.protocol) +
                    " id " + token(info.queue_id);
   if (info.recipient.empty()) {
-    lines.push_back(by + "; " + date);
+    // Postfix's shape: the date on a line of its own after "id QUEUEID;".
+    lines.push_back(by + ";");
+    lines.push_back(date);
   } else {
     lines.push_back(by);
     // Our canonical address: a quoted local part may hold spaces.

@@ -169,7 +169,8 @@ struct ReceivedInfo {
 //   	(No client certificate requested)
 //   	by host (Tern) with ESMTPSA id QUEUEID
 //   	for <rcpt>; date
-// CRLF folds, no final CRLF. Client-supplied text is made printable.
+// and, without exactly one recipient, "id QUEUEID;" then the date on its
+// own line. CRLF folds, no final CRLF. Client-supplied text is made printable.
 std::string received_header(const ReceivedInfo& info);
 
 // The trace field pickup writes for local submissions, as Postfix's:
