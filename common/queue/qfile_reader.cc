@@ -28,6 +28,7 @@ namespace {
 constexpr size_t kChunk = 64 * 1024;
 // "END " + at most 20 digits + "\n", with room to spare.
 constexpr size_t kTrailerTail = 32;
+constexpr uint64_t kMaxArrivalSeconds = 9'000'000'000;  // the year 2255
 
 Error corrupt(std::string text) { return make_error(Errc::kCorrupt, std::move(text)); }
 
@@ -232,7 +233,7 @@ class EnvelopeParser {
       return {};
     }
     auto text = ipc::unescape(value);
-    if (!text) return at(off, std::string(name) + ": " + text.error().text);
+    if (!text) return at(off, "bad escape in " + std::string(name));
     if (name == record::kSender) {
       env_.sender = std::move(*text);
     } else {  // ENVID
@@ -248,7 +249,8 @@ class EnvelopeParser {
     auto sec = parse_u64(value.substr(0, dot), 12);
     std::string_view frac = value.substr(dot + 1);
     auto us = frac.size() == 6 ? parse_u64(frac, 6) : std::nullopt;
-    if (!sec || !us) return at(off, "bad ARRIVAL value");
+    // WallTime counts nanoseconds in 64 bits: beyond about 2262 it overflows.
+    if (!sec || !us || *sec > kMaxArrivalSeconds) return at(off, "bad ARRIVAL value");
     env_.arrival = WallTime(std::chrono::microseconds(static_cast<long long>(*sec * 1000000 + *us)));
     return {};
   }
@@ -257,7 +259,7 @@ class EnvelopeParser {
     if (name == record::kPad) return {};
     if (env_.attributes.size() >= limits_.max_attributes) return at(off, "too many attributes");
     auto text = ipc::unescape(value);
-    if (!text) return at(off, std::string(name) + ": " + text.error().text);
+    if (!text) return at(off, "bad escape in " + std::string(name));
     if (!env_.attributes.emplace(std::string(name), std::move(*text)).second)
       return at(off, "repeated " + std::string(name) + " record");
     return {};
@@ -285,7 +287,7 @@ class EnvelopeParser {
         continue;
       }
       auto text = ipc::unescape(field.substr(eq + 1));
-      if (!text) return at(off, "RCPT " + std::string(key) + ": " + text.error().text);
+      if (!text) return at(off, "bad escape in RCPT " + std::string(key));
       if (key == record::kTo) {
         r.address = std::move(*text);
       } else if (key == record::kOrcpt) {
