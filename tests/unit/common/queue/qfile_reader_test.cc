@@ -77,6 +77,7 @@ TEST_CASE("qfile_reader: rejects damaged and hostile files as corrupt", "[queue]
       {"repeated attribute", before_eoe("client_address 1.2.3.4\n")},
       {"no ARRIVAL", replace(good, "ARRIVAL 1718000000.123456\n", "")},
       {"bad ARRIVAL", replace(good, "ARRIVAL 1718000000.123456\n", "ARRIVAL 1718000000.12345\n")},
+      {"ARRIVAL past 2262", replace(good, "ARRIVAL 1718000000.123456\n", "ARRIVAL 999999999999.000000\n")},
       {"no SENDER", replace(good, good.substr(good.find("SENDER"), good.find('\n', good.find("SENDER")) - good.find("SENDER") + 1), "")},
       {"bad BODY", replace(good, "BODY 8BITMIME", "BODY 9BIT")},
       {"bad SMTPUTF8", replace(good, "SMTPUTF8 yes", "SMTPUTF8 no")},
