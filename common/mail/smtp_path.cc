@@ -373,6 +373,7 @@ Extension split_extension(std::string_view local, std::string_view delimiters) {
 }
 
 Result<Address> parse_mailbox(std::string_view text, const PathLimits& limits, bool allow_utf8, ArgFault* why) {
+  if (why) *why = ArgFault::kNone;
   Address a;
   Scan s;
   if (!scan_mailbox(text, limits, allow_utf8, &a, &s)) return fail(why, s.fault, s.text);
@@ -380,6 +381,7 @@ Result<Address> parse_mailbox(std::string_view text, const PathLimits& limits, b
 }
 
 Result<Address> parse_path(std::string_view text, const PathOptions& opts, ArgFault* why) {
+  if (why) *why = ArgFault::kNone;
   if (text.size() < 2 || text.front() != '<' || text.back() != '>')
     return fail(why, ArgFault::kPathSyntax, "address must be enclosed in <>");
   std::string_view inner = text.substr(1, text.size() - 2);
