@@ -154,16 +154,21 @@ Status QfileWriter::fail(Error e) {
   return e;
 }
 
-Status QfileWriter::flush() {
-  if (buffer_.empty()) return {};
+Status QfileWriter::write_out(std::string_view bytes) {
+  if (bytes.empty()) return {};
   if (int err = fault::check(fault::Point::kWrite)) return sys_error("write " + tmp_path_, err);
-  if (Status st = write_all(fd_.get(), buffer_); !st) {
+  if (Status st = write_all(fd_.get(), bytes); !st) {
     Error e = st.take_error();
     e.text = "write " + tmp_path_ + ": " + e.text;
     return e;
   }
-  buffer_.clear();
   return {};
+}
+
+Status QfileWriter::flush() {
+  Status st = write_out(buffer_);
+  buffer_.clear();
+  return st;
 }
 
 Status QfileWriter::append(std::string_view bytes) {
@@ -183,8 +188,7 @@ Status QfileWriter::append(std::string_view bytes) {
   if (Status st = flush(); !st) return fail(st.take_error());
   bytes.remove_prefix(take);
   if (bytes.size() >= kBufferSize) {
-    buffer_ = bytes;
-    if (Status st = flush(); !st) return fail(st.take_error());
+    if (Status st = write_out(bytes); !st) return fail(st.take_error());
   } else {
     buffer_ += bytes;
   }

@@ -74,6 +74,7 @@ class QfileWriter {
   enum class State { kWriting, kFinished, kCommitted, kFailed, kAborted };
   QfileWriter() = default;
   Status flush();
+  Status write_out(std::string_view bytes);
   Status fail(Error e);
 
   std::string queue_dir_;
