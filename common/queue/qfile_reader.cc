@@ -143,9 +143,10 @@ bool all_digits(std::string_view s) {
   return true;
 }
 
-// Decimal without sign; nullopt when empty, not digits or too large.
+// Canonical decimal (no sign, no leading zero); nullopt when empty, not
+// digits or too large. Only one spelling per number, as the writer writes.
 std::optional<uint64_t> parse_u64(std::string_view s, size_t max_digits = 19) {
-  if (!all_digits(s) || s.size() > max_digits) return std::nullopt;
+  if (!all_digits(s) || s.size() > max_digits || (s.size() > 1 && s[0] == '0')) return std::nullopt;
   uint64_t v = 0;
   for (char c : s) v = v * 10 + static_cast<uint64_t>(c - '0');
   return v;
@@ -248,7 +249,12 @@ class EnvelopeParser {
     if (dot == std::string_view::npos) return at(off, "bad ARRIVAL value");
     auto sec = parse_u64(value.substr(0, dot), 12);
     std::string_view frac = value.substr(dot + 1);
-    auto us = frac.size() == 6 ? parse_u64(frac, 6) : std::nullopt;
+    // The fraction is always six digits, leading zeros included.
+    std::optional<uint64_t> us;
+    if (frac.size() == 6 && all_digits(frac)) {
+      us = 0;
+      for (char c : frac) *us = *us * 10 + static_cast<uint64_t>(c - '0');
+    }
     // WallTime counts nanoseconds in 64 bits: beyond about 2262 it overflows.
     if (!sec || !us || *sec > kMaxArrivalSeconds) return at(off, "bad ARRIVAL value");
     env_.arrival = WallTime(std::chrono::microseconds(static_cast<long long>(*sec * 1000000 + *us)));

@@ -65,6 +65,7 @@ TEST_CASE("qfile_reader: rejects damaged and hostile files as corrupt", "[queue]
       {"trailer cut in its word", no_trailer + "EN"},
       {"count too large", no_trailer + "END " + std::to_string(kMessage.size() + 1) + "\n"},
       {"count too small", no_trailer + "END " + std::to_string(kMessage.size() - 1) + "\n"},
+      {"count with a leading zero", no_trailer + "END 0" + std::to_string(kMessage.size()) + "\n"},
       {"huge count", no_trailer + "END 99999999999999999999\n"},
       {"trailer with junk", no_trailer + "END 22x\n"},
       {"bytes after the trailer", good + "X\n"},
