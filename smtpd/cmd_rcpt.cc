@@ -29,7 +29,8 @@ void Session::cmd_rcpt(const Command& c) {
     }
   }
   const mail::Address& rcpt = args->recipient;
-  switch (settings_.relay.check(rcpt, peer_.address, /*authenticated=*/false)) {
+  RelayVerdict verdict = settings_.relay.check(rcpt, peer_.address, /*authenticated=*/false);
+  switch (verdict) {
     case RelayVerdict::kDenied:
       log::info("reject: RCPT from %s: 554 5.7.1 <%s>: Relay access denied; from=<%s> to=<%s> proto=%s helo=<%s>",
                 client().c_str(), rcpt.str().c_str(), mail_->sender.str().c_str(), rcpt.str().c_str(),
@@ -47,8 +48,45 @@ void Session::cmd_rcpt(const Command& c) {
   r.address = rcpt.is_postmaster ? "postmaster" : rcpt.str();
   r.notify = args->params.notify;
   if (args->params.orcpt) r.orcpt = args->params.orcpt->addr_type + ";" + args->params.orcpt->address;
-  rcpts_.push_back(std::move(r));
-  reply(250, "2.1.5", "Ok");
+  if (verdict == RelayVerdict::kRelay) {
+    rcpts_.push_back(std::move(r));
+    return reply(250, "2.1.5", "Ok");
+  }
+  // A local address: does anyone live there? The answer may need authd, so
+  // reading stops until it comes (pipelined commands wait their turn).
+  pending_rcpt_ = std::move(r);
+  phase_ = Phase::kWaiting;
+  bufferevent_disable(bev_.get(), EV_READ);
+  checking_inline_ = true;
+  rcpt_lookup_ = check_recipient(ctx_.loop(), settings_.directory, rcpt,
+                                 [this](RecipientStatus status, std::string why) { recipient_checked(status, why); });
+  checking_inline_ = false;
+}
+
+void Session::recipient_checked(RecipientStatus status, const std::string& why) {
+  bool resume = !checking_inline_;  // inline: the command loop goes on by itself
+  phase_ = Phase::kCommands;
+  const std::string& addr = pending_rcpt_.address;
+  switch (status) {
+    case RecipientStatus::kExists:
+      rcpts_.push_back(std::move(pending_rcpt_));
+      reply(250, "2.1.5", "Ok");
+      break;
+    case RecipientStatus::kUnknown:
+      log::info("reject: RCPT from %s: 550 5.1.1 <%s>: Recipient address rejected: %s; from=<%s> to=<%s> proto=%s "
+                "helo=<%s>",
+                client().c_str(), addr.c_str(), why.c_str(), mail_->sender.str().c_str(), addr.c_str(),
+                esmtp_ ? "ESMTP" : "SMTP", helo_.c_str());
+      error_reply(550, "5.1.1", "<" + addr + ">: Recipient address rejected: " + why);
+      break;
+    case RecipientStatus::kTempFail:
+      log::warning("recipient check for <%s> failed: %s", addr.c_str(), why.c_str());
+      reply(451, "4.3.0", "<" + addr + ">: Temporary lookup failure");
+      break;
+  }
+  if (phase_ == Phase::kClosing) return;
+  bufferevent_enable(bev_.get(), EV_READ);
+  if (resume) process_input();
 }
 
 }  // namespace tern::smtpd

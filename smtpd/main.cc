@@ -6,6 +6,7 @@
 
 #include "common/base/log.h"
 #include "common/queue/queue_id.h"
+#include "common/table/table.h"
 #include "common/server/skeleton.h"
 #include "smtpd/session.h"
 #include "smtpd/settings.h"
@@ -22,12 +23,22 @@ int main(int argc, char** argv) {
     auto s = smtpd::Settings::load(ctx.config());
     if (!s) return s.take_error();
     settings = std::move(*s);
+    // A rebuilt alias table makes this process finish and a fresh one start.
+    for (const char* name : {"alias_maps", "virtual_alias_maps"}) {
+      for (auto& spec : ctx.config().list(name)) {
+        auto parsed = table::parse_spec(spec);
+        if (!parsed) continue;
+        std::string file = parsed->type == "lmdb" ? parsed->path + ".lmdb" : parsed->path;
+        if (auto w = ctx.watch_file(file); !w) return w.take_error();
+      }
+    }
     if (settings->starttls_wanted)
       log::warning("smtpd_tls_security_level = may: STARTTLS is not implemented by this version; serving without TLS");
     return {};
   };
   spec.init_unprivileged = [&](server::Context& ctx) -> Status {
     settings->cleanup.queue_dir = ctx.jail_path(settings->cleanup.queue_dir);
+    settings->directory.userdb_socket = ctx.jail_path(settings->directory.userdb_socket);
     return {};
   };
   spec.on_connection = [&](server::Context& ctx, Fd fd, const server::Peer& peer) {

@@ -211,6 +211,7 @@ void Session::dispatch(std::string_view line) {
 }
 
 void Session::reset_transaction() {
+  rcpt_lookup_.reset();
   mail_.reset();
   rcpts_.clear();
   if (cleanup_) cleanup_->abort();

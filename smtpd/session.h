@@ -24,6 +24,7 @@
 #include "common/queue/queue_id.h"
 #include "common/server/skeleton.h"
 #include "smtpd/command.h"
+#include "smtpd/recipient_check.h"
 #include "smtpd/settings.h"
 
 namespace tern::smtpd {
@@ -68,6 +69,7 @@ class Session {
   void data_end();
   void data_committed(queue::Cleanup& job, const Status& result);
   void reset_transaction();
+  void recipient_checked(RecipientStatus status, const std::string& why);
   mail::ArgOptions arg_options() const;
 
   server::Context& ctx_;
@@ -87,6 +89,9 @@ class Session {
   // The transaction (RFC 5321 3.3), cleared by RSET, HELO/EHLO and after DATA.
   std::optional<mail::MailArgs> mail_;
   std::vector<queue::Recipient> rcpts_;
+  queue::Recipient pending_rcpt_;                      // waiting for check_recipient
+  std::unique_ptr<auth::UserdbLookup> rcpt_lookup_;
+  bool checking_inline_ = false;
   std::unique_ptr<queue::Cleanup> cleanup_;
   std::optional<mail::DataDecoder> decoder_;
   std::string decoded_;

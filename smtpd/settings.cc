@@ -37,6 +37,21 @@ Result<Settings> Settings::load(const config::MainCf& cf) {
   }
   for (auto& d : cf.list("virtual_mailbox_domains")) s.relay.local_domains.push_back(to_lower(d));
   for (auto& d : cf.list("mydestination")) s.relay.local_domains.push_back(to_lower(d));
+  s.directory.delimiters = cf.str("recipient_delimiter");
+  for (auto& d : cf.list("mydestination")) s.directory.mydestination.push_back(to_lower(d));
+  for (auto& d : cf.list("virtual_mailbox_domains")) s.directory.virtual_mailbox_domains.push_back(to_lower(d));
+  // Tables are opened now, before the chroot (DESIGN.md).
+  for (auto& spec : cf.list("alias_maps")) {
+    auto t = table::open(spec);
+    if (!t) return make_error(t.error().code, "alias_maps: " + t.error().text);
+    s.directory.alias_maps.push_back(std::move(*t));
+  }
+  for (auto& spec : cf.list("virtual_alias_maps")) {
+    auto t = table::open(spec);
+    if (!t) return make_error(t.error().code, "virtual_alias_maps: " + t.error().text);
+    s.directory.virtual_alias_maps.push_back(std::move(*t));
+  }
+  s.directory.userdb_socket = cf.str("queue_directory") + "/private/userdb";
   s.cleanup.queue_dir = cf.str("queue_directory");
   s.cleanup.myhostname = s.myhostname;
   s.cleanup.message_size_limit = s.message_size_limit;

@@ -9,6 +9,7 @@
 
 #include "common/config/main_cf.h"
 #include "common/queue/cleanup.h"
+#include "smtpd/recipient_check.h"
 #include "smtpd/relay_policy.h"
 
 namespace tern::smtpd {
@@ -27,6 +28,7 @@ struct Settings {
   bool starttls_wanted = false;         // smtpd_tls_security_level = may (not offered yet)
   RelayPolicy relay;
   queue::CleanupSettings cleanup;
+  RecipientDirectory directory;
 
   static Result<Settings> load(const config::MainCf& cf);
 };

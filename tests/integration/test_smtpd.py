@@ -102,6 +102,24 @@ def test_relay_and_tricks(suite):
     c.close()
 
 
+def test_recipient_check(suite):
+    c = Raw(suite.port(25))
+    expect(c.cmd("EHLO client.example.org"), 250, "", "EHLO")
+    expect(c.cmd("MAIL FROM:<alice@example.org>"), 250, "2.1.0", "MAIL")
+    for rcpt, code, enhanced, what in [
+            ("<nosuchuser@example.test>", 550, "5.1.1", "an unknown user of a hosted domain is refused at RCPT"),
+            ("<demo@example.test>", 250, "2.1.5", "the demo user exists (asked of authd's userdb)"),
+            ("<Demo+news@Example.TEST>", 250, "2.1.5", "user+extension is the user; the domain's case does not matter"),
+            ("<postmaster@example.test>", 250, "2.1.5", "postmaster@ of a hosted domain always exists"),
+            ("<abuse@example.test>", 250, "2.1.5", "abuse@ too"),
+            ("<postmaster>", 250, "2.1.5", "the bare <postmaster> (RFC 5321 4.5.1)"),
+            ("<root@mail.example.test>", 250, "2.1.5", "root@ of a mydestination name exists through alias_maps"),
+            ("<nobody-here@mail.example.test>", 550, "5.1.1", "other local parts of mydestination names do not")]:
+        expect(c.cmd(f"RCPT TO:{rcpt}"), code, enhanced, f"{what} ({rcpt})")
+    expect(c.cmd("QUIT"), 221, "2.0.0", "QUIT")
+    c.close()
+
+
 def test_hostile_input(suite):
     c = Raw(suite.port(25))
     expect(c.cmd("EHLO x"), 250, "", "EHLO")
@@ -227,6 +245,7 @@ def main():
         suite.start()
         test_accept_and_queue(suite)
         test_relay_and_tricks(suite)
+        test_recipient_check(suite)
         test_hostile_input(suite)
         test_pipelined_recipient_limit(suite)
         test_timeout(suite)
