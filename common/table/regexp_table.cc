@@ -182,13 +182,13 @@ size_t regex_cost(std::string_view p, size_t& i, bool extended, int depth) {
 }
 
 Result<Regex> compile(const Pattern& p, bool need_groups, const std::string& file, int line) {
-  Regex re(new regex_t);
-  int cflags = p.cflags | (need_groups ? 0 : REG_NOSUB);
   size_t pos = 0;
   if (regex_cost(p.regex, pos, (p.cflags & REG_EXTENDED) != 0, 0) > kMaxRegexCost)
     return at_line(file, line, "regular expression \"" + p.regex +
                                    "\" repeats too much (stacked or nested + and {m,n}): regcomp would need "
                                    "memory exponential in its length");
+  Regex re(new regex_t);
+  int cflags = p.cflags | (need_groups ? 0 : REG_NOSUB);
   if (int rc = regcomp(re.get(), p.regex.c_str(), cflags); rc != 0) {
     char buf[256];
     regerror(rc, re.get(), buf, sizeof buf);
