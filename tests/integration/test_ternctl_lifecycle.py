@@ -27,13 +27,18 @@ def lifecycle(who, prefix_cmd, directory):
     check(r.returncode == 0 and "running" in r.stdout, f"{who}: ternctl start starts master: {r.stdout.strip()} {r.stderr.strip()}")
     c = Client(port)
     check(c.cmd("PING") == "250 pong", f"{who}: the service answers on its port")
-    r = ctl("status")
+    # master rewrites its status file just after a process starts.
+    def status_with_pid():
+        r = ctl("status")
+        svc = [l for l in r.stdout.splitlines() if l.startswith(str(port))]
+        return (r, svc) if svc and str(c.pid()) in svc[0] else None
+    found = wait_for(status_with_pid, timeout=5)
+    r = found[0] if found else ctl("status")
     lines = r.stdout.splitlines()
     master_line = [l for l in lines if l.startswith("master: running, pid ")]
     check(r.returncode == 0 and master_line, f"{who}: status shows master and its pid: {r.stdout.strip()}")
     master_pid = int(master_line[0].split()[-1])
-    svc = [l for l in lines if l.startswith(str(port))]
-    check(svc and str(c.pid()) in svc[0], f"{who}: status shows the service with its process id: {svc}")
+    check(found is not None, f"{who}: status shows the service with its process id: {r.stdout.strip()}")
     r = ctl("start")
     check(r.returncode != 0 and "already running" in r.stderr, f"{who}: a second start says it is already running: {r.stderr.strip()}")
     r = ctl("reload")
