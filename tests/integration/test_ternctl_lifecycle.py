@@ -54,12 +54,24 @@ def lifecycle(who, prefix_cmd, directory):
     check(r.returncode != 0 and "not running" in r.stderr, f"{who}: stop of a stopped instance says so")
 
 
+def stop_leftover(directory):
+    """After a failed check: stop the master this test started, by its pid."""
+    try:
+        with open(os.path.join(directory, "queue", "pid", "master.pid")) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, 15)
+        wait_for(lambda: not pid_alive(pid), timeout=15)
+    except (OSError, ValueError):
+        pass
+
+
 def main():
     d = tempfile.mkdtemp(prefix="tern-life.")
     os.chmod(d, 0o755)  # init refuses a directory the tern accounts cannot reach
     try:
         lifecycle("root" if os.geteuid() == 0 else "user", [], os.path.join(d, "inst"))
     finally:
+        stop_leftover(os.path.join(d, "inst"))
         shutil.rmtree(d, ignore_errors=True)
     if os.geteuid() != 0:
         return
@@ -72,7 +84,7 @@ def main():
         lifecycle("nobody", ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"],
                   os.path.join(d, "inst"))
     finally:
-        subprocess.run(["pkill", "-KILL", "-u", "nobody", "-f", d], capture_output=True)
+        stop_leftover(os.path.join(d, "inst"))
         shutil.rmtree(d, ignore_errors=True)
 
 
