@@ -105,7 +105,7 @@ void check_received(std::string_view text) {
   r.protocol = with_protocol(text.size() & 1, text.size() & 2, text.size() & 4);
   if (text.size() & 8) r.tls = TlsDetails{parts[0], parts[1], 128, 256, parts[2], parts[3]};
   int64_t secs = 0;
-  std::memcpy(&secs, text.data(), std::min(text.size(), sizeof secs));
+  if (!text.empty()) std::memcpy(&secs, text.data(), std::min(text.size(), sizeof secs));
   r.time = tern::WallTime(std::chrono::seconds(secs % (int64_t(1) << 40)));
   r.zone = TimeZone{static_cast<int>(secs % 86400), parts[3]};
   const std::string h = received_header(r);

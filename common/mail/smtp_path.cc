@@ -150,9 +150,13 @@ bool check_address_literal(std::string_view lit, size_t max_len, Scan* s) {
   const std::string_view inner = lit.substr(1, lit.size() - 2);
   bool good;
   if (starts_with_nocase(inner, "IPv6:")) {
+    // inet_pton reads a C string: a NUL (or anything else) hidden in the
+    // literal must be refused before it gets there.
     const std::string addr(inner.substr(5));
+    good = !addr.empty() && addr.size() < 64 &&
+           addr.find_first_not_of("0123456789abcdefABCDEF:.") == std::string::npos;
     unsigned char buf[16];
-    good = !addr.empty() && addr.size() < 64 && inet_pton(AF_INET6, addr.c_str(), buf) == 1;
+    good = good && inet_pton(AF_INET6, addr.c_str(), buf) == 1;
   } else {
     good = is_ipv4_literal(inner);
   }

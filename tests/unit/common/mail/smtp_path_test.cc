@@ -136,8 +136,13 @@ TEST_CASE("smtp_path: parse_path refuses what the grammar does not allow", "[mai
     CHECK(a.error().code == Errc::kInvalid);
     CHECK_FALSE(a.error().text.empty());
   }
-  // The embedded NUL: a string_view that really holds it.
   ArgFault why = ArgFault::kNone;
+  // A NUL inside an IPv6 literal must not hide the rest from inet_pton
+  // (found by the fuzzer).
+  CHECK_FALSE(parse_path(std::string_view("<user@[IPv6:::f\0junk]>", 22), rcpt_opts(), &why).ok());
+  CHECK(why == ArgFault::kPathSyntax);
+  CHECK_FALSE(parse_path("<user@[IPv6:::f%eth0]>", rcpt_opts(), &why).ok());
+  // The embedded NUL: a string_view that really holds it.
   CHECK_FALSE(parse_path(std::string_view("<us\0er@example.com>", 19), rcpt_opts(), &why).ok());
   CHECK(why == ArgFault::kPathSyntax);
 }
