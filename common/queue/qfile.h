@@ -76,6 +76,9 @@
 // at the end of the file. A message need not end in CRLF (BDAT), so a reader
 // finds the trailer by the byte count, not by looking for a line.
 //
+// Numbers (version, ARRIVAL seconds, trailer length) are decimal without
+// sign or leading zeros: one spelling each.
+//
 // Corrupt (Errc::kCorrupt, with a reason): a bad magic line or a version
 // other than 1, an unknown mandatory record or field, a repeated or missing
 // required record, a bad value (status, NOTIFY, ARRIVAL, escape), an

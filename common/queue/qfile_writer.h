@@ -8,7 +8,11 @@
 //   w->commit();                  // tmp/ID -> incoming/ID + fsync of incoming/
 //                                 // (and tmp/): BLOCKING, worker pool
 // and only then answer 250. On any failure, abort() (or the destructor)
-// removes the file from tmp/; nothing reaches incoming/ before commit().
+// removes the file from tmp/; nothing reaches incoming/ before commit(). A
+// commit() whose rename succeeded but whose directory fsync failed removes
+// the file from incoming/ again: the caller answers 4xx and the client
+// retries (should qmgr have taken it in that instant, the cost is a
+// duplicate, never a loss).
 //
 // create() makes <queue_dir>/tmp/<id> with O_CREAT|O_EXCL (mode 0600: a
 // leftover with the same name is an error, never overwritten) and writes the
