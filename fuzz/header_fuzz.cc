@@ -106,7 +106,8 @@ void check_received(std::string_view text) {
   if (text.size() & 8) r.tls = TlsDetails{parts[0], parts[1], 128, 256, parts[2], parts[3]};
   int64_t secs = 0;
   if (!text.empty()) std::memcpy(&secs, text.data(), std::min(text.size(), sizeof secs));
-  r.time = tern::WallTime(std::chrono::seconds(secs % (int64_t(1) << 40)));
+  // Within +-272 years of 1970, so the nanosecond clock cannot overflow.
+  r.time = tern::WallTime(std::chrono::seconds(secs % (int64_t(1) << 33)));
   r.zone = TimeZone{static_cast<int>(secs % 86400), parts[3]};
   const std::string h = received_header(r);
   for (size_t i = 0; i < h.size(); ++i) {
