@@ -5,6 +5,7 @@
 // acknowledged before it is durable).
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 
 #include "common/base/log.h"
 #include "common/base/strings.h"
@@ -36,7 +37,12 @@ void Session::cmd_data(const Command& c) {
   env.attributes[std::string(queue::attr::kClientPort)] = std::to_string(peer_.port);
   env.attributes[std::string(queue::attr::kClientName)] = "unknown";
   env.attributes[std::string(queue::attr::kHeloName)] = helo_;
-  env.attributes[std::string(queue::attr::kProtocol)] = esmtp_ ? "ESMTP" : "SMTP";
+  const std::string protocol = mail::with_protocol(esmtp_, tls_active_, authenticated());
+  env.attributes[std::string(queue::attr::kProtocol)] = protocol;
+  if (authenticated()) {
+    env.attributes[std::string(queue::attr::kSaslMethod)] = sasl_method_;
+    env.attributes[std::string(queue::attr::kSaslUsername)] = sasl_user_;
+  }
   env.recipients = rcpts_;
 
   mail::ReceivedInfo trace;
@@ -45,7 +51,21 @@ void Session::cmd_data(const Command& c) {
   trace.client_addr = peer_.address;
   trace.by_host = settings_.myhostname;
   trace.mail_name = settings_.mail_name;
-  trace.protocol = esmtp_ ? "ESMTP" : "SMTP";
+  trace.protocol = protocol;
+  if (tls_active_) {
+    if (!tls_) {
+      if (SSL* ssl = bufferevent_openssl_get_ssl(bev_.get())) tls_ = tls::negotiated(ssl);
+    }
+    if (tls_) {
+      mail::TlsDetails t;
+      t.protocol = tls_->protocol;
+      t.cipher = tls_->cipher;
+      t.usebits = tls_->usebits;
+      t.algbits = tls_->algbits;
+      t.key_exchange = tls_->key_exchange;
+      trace.tls = t;
+    }
+  }
   // One recipient is named, as Postfix does; more would leak a Bcc list.
   if (rcpts_.size() == 1) trace.recipient = rcpts_.front().address;
   trace.time = ctx_.clock().wall_now();

@@ -16,6 +16,11 @@ void Session::cmd_helo(const Command& c, bool extended) {
   if (!extended) return reply(250, "", settings_.myhostname);
   std::vector<std::string> lines = {settings_.myhostname, "PIPELINING"};
   lines.push_back(settings_.message_size_limit ? "SIZE " + std::to_string(settings_.message_size_limit) : "SIZE");
+  // RFC 3207: STARTTLS until TLS is on; RFC 4954 with smtpd_sasl_auth_enable:
+  // AUTH only once it is (a password never goes out in the clear).
+  if (settings_.tls_ctx && settings_.tls_level != Settings::TlsLevel::kNone && !tls_active_)
+    lines.push_back("STARTTLS");
+  if (settings_.sasl_enabled && tls_active_) lines.push_back("AUTH PLAIN LOGIN");
   lines.insert(lines.end(), {"ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8"});
   // RFC 2034: with ENHANCEDSTATUSCODES offered, EHLO's own lines carry no code.
   reply_lines(250, "", lines);

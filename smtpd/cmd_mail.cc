@@ -13,11 +13,16 @@ mail::ArgOptions Session::arg_options() const {
   o.offered.smtputf8 = true;
   o.offered.dsn = true;
   o.offered.chunking = false;
-  o.offered.auth = false;
+  o.offered.auth = settings_.sasl_enabled && tls_active_;
   return o;
 }
 
 void Session::cmd_mail(const Command& c) {
+  // RFC 3207 4 and RFC 6409 4.3: a port that requires TLS, or AUTH, takes
+  // no mail without it.
+  if (settings_.tls_level == Settings::TlsLevel::kEncrypt && !tls_active_)
+    return error_reply(530, "5.7.0", "Must issue a STARTTLS command first");
+  if (settings_.sasl_required && !authenticated()) return error_reply(530, "5.7.0", "Authentication required");
   if (mail_) return error_reply(503, "5.5.1", "Error: nested MAIL command");
   mail::ArgFault why = mail::ArgFault::kNone;
   auto args = mail::parse_mail_args(c.args, arg_options(), &why);
@@ -37,6 +42,24 @@ void Session::cmd_mail(const Command& c) {
   }
   if (args->params.size && settings_.message_size_limit && *args->params.size > settings_.message_size_limit)
     return error_reply(552, "5.3.4", "Message size exceeds fixed limit");
+  if (authenticated()) {
+    // RFC 6409 6.1: the sender must be the user's (sender_login.h).
+    std::string why;
+    switch (check_sender_login(settings_.sender_logins, settings_.directory.virtual_alias_maps, args->sender,
+                               sasl_user_, &why)) {
+      case SenderOwnership::kOwned: break;
+      case SenderOwnership::kNotOwned:
+        log::info("NOQUEUE: reject: MAIL from %s: 553 5.7.1 <%s>: Sender address rejected: not owned by user %s; "
+                  "from=<%s> proto=ESMTP helo=<%s>",
+                  client().c_str(), args->sender.str().c_str(), sasl_user_.c_str(), args->sender.str().c_str(),
+                  helo_.c_str());
+        return error_reply(553, "5.7.1",
+                           "<" + args->sender.str() + ">: Sender address rejected: not owned by user " + sasl_user_);
+      case SenderOwnership::kTempFail:
+        log::warning("smtpd_sender_login_maps lookup for <%s> failed: %s", args->sender.str().c_str(), why.c_str());
+        return reply(451, "4.3.0", "<" + args->sender.str() + ">: Temporary lookup failure");
+    }
+  }
   mail_ = std::move(*args);
   reply(250, "2.1.0", "Ok");
 }

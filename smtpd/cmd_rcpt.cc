@@ -29,7 +29,7 @@ void Session::cmd_rcpt(const Command& c) {
     }
   }
   const mail::Address& rcpt = args->recipient;
-  RelayVerdict verdict = settings_.relay.check(rcpt, peer_.address, /*authenticated=*/false);
+  RelayVerdict verdict = settings_.relay.check(rcpt, peer_.address, authenticated());
   switch (verdict) {
     case RelayVerdict::kDenied:
       log::info("reject: RCPT from %s: 554 5.7.1 <%s>: Relay access denied; from=<%s> to=<%s> proto=%s helo=<%s>",

@@ -32,13 +32,21 @@ int main(int argc, char** argv) {
         if (auto w = ctx.watch_file(file); !w) return w.take_error();
       }
     }
-    if (settings->starttls_wanted)
-      log::warning("smtpd_tls_security_level = may: STARTTLS is not implemented by this version; serving without TLS");
+    // A renewed certificate makes this process finish and a fresh one load it.
+    if (settings->tls_ctx) {
+      for (auto& file : {settings->tls_cert_file, settings->tls_key_file}) {
+        if (file.empty()) continue;
+        if (auto w = ctx.watch_file(file); !w) return w.take_error();
+      }
+    } else if (settings->tls_level == smtpd::Settings::TlsLevel::kMay) {
+      log::warning("smtpd_tls_security_level = may without smtpd_tls_cert_file: STARTTLS is not offered");
+    }
     return {};
   };
   spec.init_unprivileged = [&](server::Context& ctx) -> Status {
     settings->cleanup.queue_dir = ctx.jail_path(settings->cleanup.queue_dir);
     settings->directory.userdb_socket = ctx.jail_path(settings->directory.userdb_socket);
+    settings->auth_socket = ctx.jail_path(settings->auth_socket);
     return {};
   };
   spec.on_connection = [&](server::Context& ctx, Fd fd, const server::Peer& peer) {

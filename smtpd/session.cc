@@ -1,6 +1,11 @@
 #include "smtpd/session.h"
 
+#include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
 
 #include <cstring>
 
@@ -19,13 +24,47 @@ constexpr size_t kMaxPendingOutput = 256 * 1024;
 Session::Session(server::Context& ctx, const Settings& settings, queue::QueueIdGenerator& ids, Fd fd,
                  server::Peer peer, std::function<void(Session*)> on_closed)
     : ctx_(ctx), settings_(settings), ids_(ids), peer_(std::move(peer)), on_closed_(std::move(on_closed)) {
-  bev_.reset(bufferevent_socket_new(ctx_.loop().base(), fd.release(), BEV_OPT_CLOSE_ON_FREE));
-  bufferevent_setcb(bev_.get(), &Session::on_read, &Session::on_write, &Session::on_event, this);
-  bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+  sockaddr_storage local{};
+  socklen_t len = sizeof local;
+  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+    char buf[INET6_ADDRSTRLEN] = "";
+    if (local.ss_family == AF_INET)
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, buf, sizeof buf);
+    else if (local.ss_family == AF_INET6)
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, buf, sizeof buf);
+    local_address_ = buf;
+  }
+  if (settings_.wrappermode) {
+    // RFC 8314 3.3: TLS from the first byte; the greeting goes out after
+    // the handshake.
+    auto ssl = tls::new_server_ssl(settings_.tls_ctx.get());
+    bufferevent* bev = nullptr;
+    if (ssl) {
+      bev = bufferevent_openssl_socket_new(ctx_.loop().base(), fd.get(), ssl->get(), BUFFEREVENT_SSL_ACCEPTING,
+                                           BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (bev) {
+      ssl->release();  // the bufferevent frees it (BEV_OPT_CLOSE_ON_FREE)
+      fd.release();
+      bev_.reset(bev);
+      bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+      tls_active_ = true;
+    } else {
+      log::error("cannot set up TLS for %s: %s", client().c_str(),
+                 ssl ? tls::error_queue().c_str() : ssl.error().text.c_str());
+      tls_broken_ = true;
+    }
+  }
+  if (!bev_) bev_.reset(bufferevent_socket_new(ctx_.loop().base(), fd.release(), BEV_OPT_CLOSE_ON_FREE));
+  set_callbacks();
   timeout_ = event::Timer(ctx_.loop(), [this] {
+    if (phase_ == Phase::kClosing) return finish("timeout sending the last reply");
     log::info("timeout after %s from %s", phase_ == Phase::kData ? "DATA" : "command", client().c_str());
     reply(421, "4.4.2", settings_.myhostname + " Error: timeout exceeded");
     close_after_reply();
+  });
+  drained_ = event::Timer(ctx_.loop(), [this] {
+    if (phase_ == Phase::kClosing) finish(nullptr);
   });
   data_deadline_ = event::Timer(ctx_.loop(), [this] {
     log::info("DATA took longer than smtpd_data_timeout from %s", client().c_str());
@@ -39,10 +78,21 @@ Session::~Session() {
   if (cleanup_) cleanup_->abort();
 }
 
+void Session::set_callbacks() {
+  bufferevent_setcb(bev_.get(), &Session::on_read, &Session::on_write, &Session::on_event, this);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+}
+
 std::string Session::client() const { return "unknown[" + peer_.address + "]"; }
 
 void Session::start() {
   log::info("connect from %s", client().c_str());
+  if (tls_broken_) {
+    timeout_.cancel();
+    auto done = std::move(on_closed_);
+    done(this);  // destroys *this
+    return;
+  }
   reply(220, "", settings_.banner);
   bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
   arm_timeout();
@@ -55,23 +105,51 @@ void Session::on_read(bufferevent*, void* self) noexcept { static_cast<Session*>
 void Session::on_write(bufferevent* bev, void* self) noexcept {
   auto* s = static_cast<Session*>(self);
   if (s->phase_ == Phase::kClosing) {
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) s->finish(nullptr);
+    if (!s->output_pending()) s->finish(nullptr);
     return;
   }
   // Output drained below the limit: read the pipelined commands again.
-  if (s->phase_ != Phase::kWaiting && (bufferevent_get_enabled(bev) & EV_READ) == 0) {
+  if (s->phase_ != Phase::kWaiting && s->phase_ != Phase::kAuthWait && (bufferevent_get_enabled(bev) & EV_READ) == 0) {
     bufferevent_enable(bev, EV_READ);
     s->process_input();
   }
 }
 
-void Session::on_event(bufferevent*, short what, void* self) noexcept {
+void Session::on_event(bufferevent* bev, short what, void* self) noexcept {
   auto* s = static_cast<Session*>(self);
+  if (what & BEV_EVENT_CONNECTED) {
+    s->tls_established();
+    return;
+  }
   if (what & BEV_EVENT_EOF) {
     s->finish(s->phase_ == Phase::kData ? "lost connection after DATA" : nullptr);
   } else if (what & BEV_EVENT_ERROR) {
+    if (s->tls_active_) {
+      // Every OpenSSL error this connection saw, not just the first.
+      std::string errors;
+      while (unsigned long e = bufferevent_get_openssl_error(bev)) {
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof buf);
+        if (!errors.empty()) errors += "; ";
+        errors += buf;
+      }
+      std::string queue = tls::error_queue();
+      if (!queue.empty()) errors += (errors.empty() ? "" : "; ") + queue;
+      if (!s->tls_) {
+        log::info("SSL_accept error from %s: %s", s->client().c_str(), errors.empty() ? "lost connection" : errors.c_str());
+        return s->finish(nullptr);
+      }
+      if (!errors.empty()) log::info("TLS error from %s: %s", s->client().c_str(), errors.c_str());
+    }
     s->finish("lost connection");
   }
+}
+
+void Session::tls_established() {
+  SSL* ssl = bufferevent_openssl_get_ssl(bev_.get());
+  if (!ssl) return;
+  tls_ = tls::negotiated(ssl);
+  log::info("Anonymous TLS connection established from %s: %s", client().c_str(), tls::describe(*tls_).c_str());
 }
 
 void Session::finish(const char* why) {
@@ -85,9 +163,30 @@ void Session::finish(const char* why) {
   log::info("disconnect from %s commands=%d messages=%d", client().c_str(), commands_, messages_);
   timeout_.cancel();
   data_deadline_.cancel();
+  drained_.cancel();
+  if (drain_watch_) {
+    if (bufferevent* under = bufferevent_get_underlying(bev_.get()))
+      evbuffer_remove_cb_entry(bufferevent_get_output(under), drain_watch_);
+    drain_watch_ = nullptr;
+  }
   bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
   auto done = std::move(on_closed_);
   done(this);  // destroys *this
+}
+
+// Under a STARTTLS filter the filter's output empties as soon as its
+// records are handed to the socket's bufferevent; the last reply is sent
+// only once that one is empty too.
+bool Session::output_pending() {
+  if (evbuffer_get_length(bufferevent_get_output(bev_.get())) > 0) return true;
+  bufferevent* under = bufferevent_get_underlying(bev_.get());
+  return under && evbuffer_get_length(bufferevent_get_output(under)) > 0;
+}
+
+void Session::on_drained(evbuffer*, const evbuffer_cb_info* info, void* self) noexcept {
+  auto* s = static_cast<Session*>(self);
+  // Not from inside libevent's write path: the session frees the bufferevent.
+  if (info->n_deleted > 0 && s->phase_ == Phase::kClosing && !s->output_pending()) s->drained_.start(Duration::zero());
 }
 
 void Session::close_after_reply() {
@@ -95,7 +194,11 @@ void Session::close_after_reply() {
   timeout_.cancel();
   data_deadline_.cancel();
   bufferevent_disable(bev_.get(), EV_READ);
-  if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) finish(nullptr);
+  if (!output_pending()) return finish(nullptr);
+  // A client that never reads its last reply is still dropped in time.
+  timeout_.start(settings_.timeout);
+  bufferevent* under = bufferevent_get_underlying(bev_.get());
+  if (under && !drain_watch_) drain_watch_ = evbuffer_add_cb(bufferevent_get_output(under), &Session::on_drained, this);
 }
 
 void Session::reply(int code, std::string_view enhanced, std::string_view text) {
@@ -164,7 +267,7 @@ bool Session::read_command_line(std::string* line) {
 void Session::process_input() {
   arm_timeout();
   std::string line;
-  while (phase_ == Phase::kCommands || phase_ == Phase::kData) {
+  while (phase_ == Phase::kCommands || phase_ == Phase::kData || phase_ == Phase::kAuth) {
     if (evbuffer_get_length(bufferevent_get_output(bev_.get())) > kMaxPendingOutput) {
       bufferevent_disable(bev_.get(), EV_READ);  // on_write resumes
       return;
@@ -175,6 +278,10 @@ void Session::process_input() {
       continue;
     }
     if (!read_command_line(&line)) return;
+    if (phase_ == Phase::kAuth) {
+      auth_response(line);
+      continue;
+    }
     dispatch(line);
   }
 }
@@ -202,9 +309,9 @@ void Session::dispatch(std::string_view line) {
     case Verb::kVrfy: return cmd_vrfy(c);
     case Verb::kHelp: return cmd_help(c);
     case Verb::kExpn: return error_reply(502, "5.5.1", "Error: command not implemented");
+    case Verb::kStarttls: return cmd_starttls(c);
+    case Verb::kAuth: return cmd_auth(c);
     case Verb::kBdat:
-    case Verb::kStarttls:
-    case Verb::kAuth:
     case Verb::kUnknown:
       return error_reply(502, "5.5.2", "Error: command not recognized");
   }

@@ -7,7 +7,14 @@
 // Input is consumed one command at a time; while a command waits for the
 // worker pool (the queue file's fsync and rename), reading stops, so a
 // pipelining client's later commands are handled in order after it.
+//
+// TLS (cmd_starttls.cc): with smtpd_tls_wrappermode the socket bufferevent
+// is an OpenSSL one from the start (RFC 8314); STARTTLS (RFC 3207) puts an
+// OpenSSL filter over the plain one. Either way the rest of the session
+// reads and writes bev_ as before and never sees ciphertext.
+// AUTH (cmd_auth.cc) relays SASL exchanges to authd (auth_client.h).
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
 #include <memory>
@@ -15,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/auth/auth_client.h"
 #include "common/base/fd.h"
 #include "common/event/handles.h"
 #include "common/event/loop.h"
@@ -23,6 +31,7 @@
 #include "common/queue/cleanup.h"
 #include "common/queue/queue_id.h"
 #include "common/server/skeleton.h"
+#include "common/tls/tls.h"
 #include "smtpd/command.h"
 #include "smtpd/recipient_check.h"
 #include "smtpd/settings.h"
@@ -38,7 +47,8 @@ class Session {
   void start();
 
  private:
-  enum class Phase { kCommands, kData, kWaiting, kClosing };
+  // kAuth: reading a SASL response line; kAuthWait: authd is answering.
+  enum class Phase { kCommands, kData, kWaiting, kAuth, kAuthWait, kClosing };
 
   // I/O
   static void on_read(bufferevent* bev, void* self) noexcept;
@@ -50,6 +60,8 @@ class Session {
   void reply_lines(int code, std::string_view enhanced, const std::vector<std::string>& lines);
   void error_reply(int code, std::string_view enhanced, std::string_view text);
   void close_after_reply();
+  bool output_pending();  // in bev_ or, under a TLS filter, in the socket's bufferevent
+  static void on_drained(evbuffer* buf, const evbuffer_cb_info* info, void* self) noexcept;
   void finish(const char* why);
   void arm_timeout();
   std::string client() const;  // "name[address]" for log lines
@@ -65,6 +77,14 @@ class Session {
   void cmd_quit(const Command& c);
   void cmd_vrfy(const Command& c);
   void cmd_help(const Command& c);
+  void cmd_starttls(const Command& c);
+  void cmd_auth(const Command& c);
+  void auth_challenge(const std::string& challenge);
+  void auth_response(const std::string& line);
+  void auth_done(const auth::AuthResult& result);
+  void tls_established();
+  void set_callbacks();
+  bool authenticated() const { return !sasl_user_.empty(); }
   void data_input();
   void data_end();
   void data_committed(queue::Cleanup& job, const Status& result);
@@ -80,11 +100,24 @@ class Session {
   event::BuffereventPtr bev_;
   event::Timer timeout_;
   event::Timer data_deadline_;
+  event::Timer drained_;  // closing: the socket's output is empty
+  evbuffer_cb_entry* drain_watch_ = nullptr;
   Phase phase_ = Phase::kCommands;
   bool discarding_long_line_ = false;
   int errors_ = 0;
   std::string helo_;
   bool esmtp_ = false;
+  std::string local_address_;  // for authd's lip=
+
+  // TLS: active from the first byte (wrappermode) or after STARTTLS.
+  bool tls_active_ = false;
+  bool tls_broken_ = false;  // wrappermode could not be set up: close at start
+  std::optional<tls::Negotiated> tls_;  // after the handshake
+
+  // SASL (RFC 4954)
+  std::unique_ptr<auth::AuthClient> auth_client_;
+  std::string sasl_method_;  // while authenticating and after
+  std::string sasl_user_;    // "" until 235
 
   // The transaction (RFC 5321 3.3), cleared by RSET, HELO/EHLO and after DATA.
   std::optional<mail::MailArgs> mail_;

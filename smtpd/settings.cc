@@ -18,16 +18,47 @@ Result<Settings> Settings::load(const config::MainCf& cf) {
   std::string bare = to_lower(cf.str("smtpd_forbid_bare_newline"));
   if (bare == "normalize") s.normalize_bare_newlines = true;
   else if (bare != "yes") return invalid("smtpd_forbid_bare_newline: expected yes or normalize, not " + bare);
-  // Refuse what this version cannot do rather than serve without the
-  // protection the administrator asked for (TLS and AUTH come next).
   std::string tls = to_lower(cf.str("smtpd_tls_security_level"));
-  if (tls == "encrypt" || cf.boolean("smtpd_tls_wrappermode"))
-    return invalid("TLS (smtpd_tls_security_level = encrypt, smtpd_tls_wrappermode) is not implemented by this "
-                   "version of smtpd; refusing to serve this port without it");
-  if (cf.boolean("smtpd_sasl_auth_enable"))
-    return invalid("smtpd_sasl_auth_enable = yes: AUTH is not implemented by this version of smtpd");
-  if (tls != "none" && tls != "may") return invalid("smtpd_tls_security_level: expected none, may or encrypt");
-  s.starttls_wanted = tls == "may";
+  if (tls == "none") s.tls_level = Settings::TlsLevel::kNone;
+  else if (tls == "may") s.tls_level = Settings::TlsLevel::kMay;
+  else if (tls == "encrypt") s.tls_level = Settings::TlsLevel::kEncrypt;
+  else return invalid("smtpd_tls_security_level: expected none, may or encrypt, not " + tls);
+  s.wrappermode = cf.boolean("smtpd_tls_wrappermode");
+  s.tls_cert_file = cf.str("smtpd_tls_cert_file");
+  s.tls_key_file = cf.str("smtpd_tls_key_file");
+  std::string protocols(trim(cf.str("smtpd_tls_protocols")));
+  if (!protocols.starts_with(">=")) return invalid("smtpd_tls_protocols: expected >=TLSv1.2 or >=TLSv1.3");
+  auto min = tls::parse_min_protocol(trim(std::string_view(protocols).substr(2)));
+  if (!min) return make_error(min.error().code, "smtpd_tls_protocols: " + min.error().text);
+  s.tls_min_protocol = *min;
+  bool tls_needed = s.wrappermode || s.tls_level == Settings::TlsLevel::kEncrypt;
+  if (s.tls_cert_file.empty()) {
+    // Refuse to serve a port that was promised TLS without it.
+    if (tls_needed)
+      return invalid("smtpd_tls_security_level = encrypt or smtpd_tls_wrappermode = yes needs smtpd_tls_cert_file");
+  } else if (s.tls_level != Settings::TlsLevel::kNone || s.wrappermode) {
+    tls::ServerOptions o;
+    o.cert_file = s.tls_cert_file;
+    o.key_file = s.tls_key_file;
+    o.min_protocol = s.tls_min_protocol;
+    auto ctx = tls::server_context(o);
+    if (!ctx) return ctx.take_error();
+    s.tls_ctx = std::move(*ctx);
+  }
+  s.sasl_enabled = cf.boolean("smtpd_sasl_auth_enable");
+  s.sasl_required = cf.boolean("smtpd_sasl_auth_required");
+  if (s.sasl_required && !s.sasl_enabled)
+    return invalid("smtpd_sasl_auth_required = yes needs smtpd_sasl_auth_enable = yes");
+  if (s.sasl_enabled && !s.tls_ctx)
+    return invalid("smtpd_sasl_auth_enable = yes: AUTH is offered only over TLS, and this service has none "
+                   "(smtpd_tls_cert_file, smtpd_tls_security_level)");
+  s.auth_socket = cf.str("queue_directory") + "/private/auth";
+  for (auto& spec : cf.list("smtpd_sender_login_maps")) {
+    auto t = table::open(spec);
+    if (!t) return make_error(t.error().code, "smtpd_sender_login_maps: " + t.error().text);
+    s.sender_logins.maps.push_back(std::move(*t));
+  }
+  s.sender_logins.delimiters = cf.str("recipient_delimiter");
   if (s.line_limit < 512) return invalid("line_length_limit: at least 512 (RFC 5321 4.5.3.1.4)");
   if (s.hard_error_limit < 1 || s.recipient_limit < 1) return invalid("smtpd limits must be at least 1");
   for (auto& n : cf.list("mynetworks")) {

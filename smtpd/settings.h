@@ -10,7 +10,9 @@
 #include "common/config/main_cf.h"
 #include "common/queue/cleanup.h"
 #include "smtpd/recipient_check.h"
+#include "common/tls/tls.h"
 #include "smtpd/relay_policy.h"
+#include "smtpd/sender_login.h"
 
 namespace tern::smtpd {
 
@@ -25,7 +27,19 @@ struct Settings {
   unsigned long long message_size_limit = 52428800;  // 0 = unlimited
   int recipient_limit = 1000;         // smtpd_recipient_limit
   bool normalize_bare_newlines = false;  // smtpd_forbid_bare_newline = normalize
-  bool starttls_wanted = false;         // smtpd_tls_security_level = may (not offered yet)
+  // TLS (RFC 3207, RFC 8314): the context is built before the drop.
+  enum class TlsLevel { kNone, kMay, kEncrypt };
+  TlsLevel tls_level = TlsLevel::kMay;  // smtpd_tls_security_level
+  bool wrappermode = false;             // smtpd_tls_wrappermode: TLS from the first byte
+  std::string tls_cert_file, tls_key_file;
+  int tls_min_protocol = TLS1_2_VERSION;  // smtpd_tls_protocols
+  tls::SslCtxPtr tls_ctx;               // null: STARTTLS not offered
+  // AUTH (RFC 4954) through authd, only over TLS.
+  bool sasl_enabled = false;            // smtpd_sasl_auth_enable
+  bool sasl_required = false;           // smtpd_sasl_auth_required: AUTH before MAIL (RFC 6409 4.3)
+  std::string auth_socket;              // queue_directory/private/auth, as seen after the drop
+  std::chrono::seconds auth_timeout{30};
+  SenderLogins sender_logins;           // smtpd_sender_login_maps
   RelayPolicy relay;
   queue::CleanupSettings cleanup;
   RecipientDirectory directory;

@@ -116,9 +116,10 @@ std::vector<Service> services(const InstanceSettings& s) {
   return {
       {"SMTP from other mail servers", port(s, 25), "inet", "n", "-", "y", "-", "-", "smtpd", {}},
       {"Submission from mail clients: STARTTLS required, then SASL", port(s, 587), "inet", "n", "-", "y", "-",
-       "-", "smtpd", {"smtpd_tls_security_level=encrypt", "smtpd_sasl_auth_enable=yes"}},
+       "-", "smtpd",
+       {"smtpd_tls_security_level=encrypt", "smtpd_sasl_auth_enable=yes", "smtpd_sasl_auth_required=yes"}},
       {"Submission over implicit TLS (RFC 8314)", port(s, 465), "inet", "n", "-", "y", "-", "-", "smtpd",
-       {"smtpd_tls_wrappermode=yes", "smtpd_sasl_auth_enable=yes"}},
+       {"smtpd_tls_wrappermode=yes", "smtpd_sasl_auth_enable=yes", "smtpd_sasl_auth_required=yes"}},
       {"IMAP with STARTTLS; imap-login runs chrooted in login/ and hands clients to imapd", port(s, 143),
        "inet", "n", "-", "y", "-", "-", "imap-login",
        {"tern_user=" + s.login_owner, "tern_chroot_dir=" + q + "/login"}},

@@ -1,0 +1,74 @@
+#pragma once
+// TLS for Tern's servers (smtpd now, imap-login next) over OpenSSL 3:
+// owners for SSL_CTX and SSL, a server context built from PEM files before
+// the privilege drop, what a handshake negotiated (for log lines and the
+// Received: trace field), and the whole OpenSSL error queue as text.
+//
+// Decisions (DESIGN.md: everything from outside the jail is loaded before
+// the drop):
+//   - The certificate chain and key are read once, in server_context(), and
+//     checked against each other; a key that does not match is a startup
+//     error, not a handshake failure later.
+//   - TLS 1.2 is the minimum (RFC 8996 deprecates 1.0 and 1.1); the
+//     protocol floor can only be raised (parse_min_protocol).
+//   - Compression and renegotiation are off (CRIME; client-initiated
+//     renegotiation is a CPU lever for clients); the server's cipher order
+//     wins.
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/base/result.h"
+
+namespace tern::tls {
+
+struct SslCtxDeleter {
+  void operator()(SSL_CTX* ctx) const noexcept { SSL_CTX_free(ctx); }
+};
+struct SslDeleter {
+  void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
+};
+using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxDeleter>;
+using SslPtr = std::unique_ptr<SSL, SslDeleter>;
+
+// Takes every entry of this thread's OpenSSL error queue (leaving it empty)
+// as "error:0A000102:SSL routines::unsupported protocol; ..."; "" when empty.
+std::string error_queue();
+
+// "TLSv1.2" or "TLSv1.3" to an OpenSSL version for SSL_CTX_set_min_proto_version.
+// Anything below TLS 1.2 is refused.
+Result<int> parse_min_protocol(std::string_view name);
+
+struct ServerOptions {
+  std::string cert_file;  // PEM: the certificate, then its chain
+  std::string key_file;   // PEM private key; "" = in cert_file
+  int min_protocol = TLS1_2_VERSION;
+};
+
+// A server context from PEM files. Errors name the file and carry the
+// OpenSSL error queue.
+Result<SslCtxPtr> server_context(const ServerOptions& options);
+
+// A new server-side SSL for one connection.
+Result<SslPtr> new_server_ssl(SSL_CTX* ctx);
+
+// What a finished handshake negotiated, in Postfix's words.
+struct Negotiated {
+  std::string protocol;  // "TLSv1.3"
+  std::string cipher;    // "TLS_AES_256_GCM_SHA384"
+  int usebits = 0;
+  int algbits = 0;
+  // "key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest
+  // SHA256", the parts OpenSSL can name; "" when it names none.
+  std::string key_exchange;
+};
+Negotiated negotiated(SSL* ssl);
+
+// "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" (Postfix's
+// "Anonymous TLS connection established from ...: <this>").
+std::string describe(const Negotiated& n);
+
+}  // namespace tern::tls
