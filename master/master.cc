@@ -13,6 +13,7 @@
 #include "common/base/log.h"
 #include "common/base/strings.h"
 #include "common/server/master_link.h"
+#include "common/server/trigger.h"
 #include "common/server/pid_file.h"
 #include "master/spawn.h"
 
@@ -127,6 +128,7 @@ Status Master::open_services(Config& cfg, std::map<std::string, std::shared_ptr<
     if (s->entry.wakeup > 0 && s->entry.type != config::ServiceType::kInet) {
       s->wakeup_timer = event::Timer(loop_, [this, s] { wakeup(*s); });
       s->wakeup_timer.start_every(std::chrono::seconds(s->entry.wakeup));
+      wakeup(*s);  // at once too: a resident service (qmgr) starts with master
     }
     update(*s);
   }
@@ -371,15 +373,7 @@ void Master::child_exited(pid_t pid, int status) {
 // listener becomes readable and the service starts if it is not running.
 void Master::wakeup(Service& svc) {
   if (stopping_ || svc.entry.type == config::ServiceType::kInet) return;
-  int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (s < 0) return;
-  Fd fd(s);
-  sockaddr_un sun{};
-  sun.sun_family = AF_UNIX;
-  std::string path = svc.listeners->description;
-  if (path.size() >= sizeof sun.sun_path) return;
-  std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(s, reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0) (void)!::send(s, "W\n", 2, MSG_NOSIGNAL);
+  (void)server::trigger(svc.listeners->description);
 }
 
 void Master::write_status_soon() {

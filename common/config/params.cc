@@ -95,6 +95,8 @@ std::vector<ParamDef> make_table() {
        "characters that separate a user from an address extension (user+tag@domain)"},
       {"virtual_alias_maps", "", T::kList,
        "tables mapping full addresses (user@domain) to other addresses"},
+      {"queue_run_delay", "300s", T::kTime,
+       "how often qmgr scans the queue when nothing woke it"},
       {"smtpd_peername_lookup", "yes", T::kBool,
        "look up each client's reverse name (and confirm it forward) for logs and Received:"},
       {"smtpd_tls_security_level", "may", T::kString,

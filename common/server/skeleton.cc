@@ -129,6 +129,10 @@ class Server {
     if (client_limit_ < 1) client_limit_ = 1;
     max_use_ = ctx_.config().integer("max_use");
     max_idle_ = ctx_.config().seconds("max_idle");
+    if (spec_.resident) {
+      max_use_ = 0;
+      max_idle_ = std::chrono::seconds(0);
+    }
     for (auto& l : listeners_) {
       int fd = l.get();
       accept_watches_.emplace_back(loop_, fd, event::IoWatch::kRead, [this, fd](short) { on_acceptable(fd); });

@@ -46,6 +46,9 @@ struct ServiceSpec {
   std::function<void(Context&, Fd client, const Peer& peer)> on_connection;
   // Written to a client refused because every process is full.
   std::string overload_reply = "421 4.3.2 Service busy, try again later\r\n";
+  // A resident service (qmgr) works without clients: it never exits for
+  // max_idle or max_use, only when stopped.
+  bool resident = false;
   // Graceful stop began: finish or close clients (IMAP says * BYE).
   std::function<void(Context&)> on_stop;
 };

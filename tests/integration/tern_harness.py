@@ -303,13 +303,15 @@ class Suite:
         except FileNotFoundError:
             return ""
 
-    def queue_files(self, queue="incoming"):
-        d = os.path.join(self.queue, queue)
+    def queue_files(self, *queues):
+        """{queue ID: bytes} of the files in the named queues (default: every
+        queue a message can wait in; qmgr moves them on quickly)."""
         out = {}
-        for root, _, files in os.walk(d):
-            for n in files:
-                with open(os.path.join(root, n), "rb") as f:
-                    out[n] = f.read()
+        for queue in queues or ("incoming", "active", "deferred", "hold"):
+            for root, _, files in os.walk(os.path.join(self.queue, queue)):
+                for n in files:
+                    with open(os.path.join(root, n), "rb") as f:
+                        out[n] = f.read()
         return out
 
     def cleanup(self):

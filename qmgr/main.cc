@@ -1,0 +1,61 @@
+// qmgr(8): the queue manager. In this version: takes new messages from
+// incoming/ into active/ (qmgr/incoming.h). Woken by a change in incoming/
+// (inotify, so smtpd and pickup need not ask), by a wake-up on public/qmgr
+// (master's wakeup column, ternqueue), and by queue_run_delay as a fallback.
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <optional>
+
+#include "common/base/fd.h"
+#include "common/base/log.h"
+#include "common/queue/queue_dirs.h"
+#include "common/server/skeleton.h"
+#include "qmgr/incoming.h"
+
+int main(int argc, char** argv) {
+  using namespace tern;
+  std::optional<qmgr::Incoming> incoming;
+  Fd inotify;
+  event::IoWatch inotify_watch;
+  event::Timer fallback;
+  event::Timer settle;
+
+  server::ServiceSpec spec;
+  spec.program = "qmgr";
+  spec.resident = true;
+  spec.init_unprivileged = [&](server::Context& ctx) -> Status {
+    std::string queue_dir = ctx.jail_path(ctx.config().str("queue_directory"));
+    incoming.emplace(ctx.workers(), queue_dir);
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) return sys_error("inotify_init1");
+    inotify = Fd(fd);
+    std::string dir = queue_dir + "/" + std::string(queue::queue_name(queue::Queue::kIncoming));
+    if (inotify_add_watch(fd, dir.c_str(), IN_MOVED_TO | IN_CREATE) < 0) return sys_error("inotify_add_watch " + dir);
+    // Many messages arriving at once make one scan, a moment later.
+    settle = event::Timer(ctx.loop(), [&] { incoming->request_scan(); });
+    inotify_watch = event::IoWatch(ctx.loop(), fd, event::IoWatch::kRead, [&](short) {
+      char buf[4096];
+      while (::read(inotify.get(), buf, sizeof buf) > 0) {
+      }
+      if (!settle.pending()) settle.start(std::chrono::milliseconds(10));
+    });
+    fallback = event::Timer(ctx.loop(), [&] { incoming->request_scan(); });
+    fallback.start_every(ctx.config().seconds("queue_run_delay"));
+    incoming->request_scan();  // whatever arrived while qmgr was down
+    return {};
+  };
+  spec.on_connection = [&](server::Context& ctx, Fd fd, const server::Peer&) {
+    // A wake-up: the byte itself carries nothing qmgr needs yet.
+    fd.reset();
+    incoming->request_scan();
+    ctx.client_done();
+  };
+  spec.on_stop = [&](server::Context&) {
+    inotify_watch.cancel();
+    fallback.cancel();
+    settle.cancel();
+  };
+  return server::run_service(argc, argv, std::move(spec));
+}
