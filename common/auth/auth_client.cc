@@ -16,7 +16,7 @@ namespace tern::auth {
 Result<ServerLine> parse_server_line(std::string_view line) {
   if (line.size() > kClientMaxLine) return make_error(Errc::kLimit, "auth: line too long");
   auto split = split_tab_escaped(line, kMaxFields);
-  if (!split || split->empty()) return invalid("auth: malformed line");
+  if (!split || split->empty() || split->front().empty()) return invalid("auth: malformed line");
   auto& f = *split;
   const std::string& cmd = f[0];
   if (cmd == "VERSION") {
