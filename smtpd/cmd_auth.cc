@@ -108,8 +108,7 @@ void Session::auth_done(const auth::AuthResult& r) {
   switch (r.outcome) {
     case auth::AuthOutcome::kOk:
       sasl_user_ = r.user;
-      log::info("client=%s, sasl_method=%s, sasl_username=%s", client().c_str(), sasl_method_.c_str(),
-                sasl_user_.c_str());
+      log::info("%s: SASL %s login as %s", client().c_str(), sasl_method_.c_str(), sasl_user_.c_str());
       reply(235, "2.7.0", "Authentication successful");
       break;
     case auth::AuthOutcome::kFail:

@@ -82,7 +82,12 @@ void Session::cmd_data(const Command& c) {
     reset_transaction();
     return reply(451, "4.3.0", "Error: queue file write error");
   }
-  log::info("%s: client=%s", cleanup_->queue_id().c_str(), client().c_str());
+  // Postfix's shape, which log summarisers read the SASL login from.
+  if (authenticated())
+    log::info("%s: client=%s, sasl_method=%s, sasl_username=%s", cleanup_->queue_id().c_str(), client().c_str(),
+              sasl_method_.c_str(), sasl_user_.c_str());
+  else
+    log::info("%s: client=%s", cleanup_->queue_id().c_str(), client().c_str());
   decoder_.emplace(settings_.normalize_bare_newlines ? mail::DataDecoder::BareNewlines::kNormalize
                                                       : mail::DataDecoder::BareNewlines::kReject);
   data_failed_ = false;

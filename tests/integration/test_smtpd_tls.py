@@ -253,8 +253,8 @@ def test_submission(suite):
           f"\tby mail.example.test (Tern) with ESMTPSA id {qid}\r\n\tfor <someone@elsewhere.example>; " in first,
           f"Received: says ESMTPSA with the TLS details:\n{first}")
     log = suite.log_text()
-    check(f"client=unknown[127.0.0.1], sasl_method=PLAIN, sasl_username={suite.user}" in log,
-          "the log names the SASL login")
+    check(f"{qid}: client=unknown[127.0.0.1], sasl_method=PLAIN, sasl_username={suite.user}" in log,
+          "the message's client= log line names the SASL login, as Postfix's does")
     check("SASL PLAIN authentication failed" in log, "and the failures, as fail2ban expects")
 
 
@@ -324,6 +324,46 @@ def test_tls_minimum(suite):
     s.quit()
 
 
+def server_cert(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with client_context().wrap_socket(raw) as tls:
+            return tls.getpeercert(binary_form=True)
+
+
+def test_certificate_renewal(suite):
+    """A renewed certificate makes smtpd finish and master start one that
+    presents it; clients in between are served all along."""
+    if not shutil.which("openssl"):
+        print("skipped: certificate renewal needs the openssl command")
+        return
+    port = suite.port(465)
+    before = server_cert(port)
+    tls_dir = os.path.join(suite.dir, "tls")
+    new_cert, new_key = os.path.join(suite.tmp, "new-cert.pem"), os.path.join(suite.tmp, "new-key.pem")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", new_key, "-out", new_cert, "-days", "2", "-subj", "/CN=renewed.example.test"],
+                       capture_output=True, timeout=30)
+    check(r.returncode == 0, f"openssl made a new certificate: {r.stderr[-300:]!r}")
+    # The key first, then the certificate, each replaced atomically as
+    # certbot's deploy hooks do.
+    for src, name in ((new_key, "key.pem"), (new_cert, "cert.pem")):
+        shutil.copy(src, os.path.join(tls_dir, name + ".tmp"))
+        os.rename(os.path.join(tls_dir, name + ".tmp"), os.path.join(tls_dir, name))
+    seen = []
+
+    def renewed():
+        try:
+            cert = server_cert(port)
+        except (OSError, ssl.SSLError) as e:
+            seen.append(repr(e))
+            return False
+        return cert != before
+    check(wait_for(renewed, timeout=15, step=0.3), f"a new connection gets the renewed certificate ({seen[-3:]})")
+    s = smtplib.SMTP_SSL("127.0.0.1", port, timeout=10, context=client_context())
+    check(s.login(suite.user, suite.password)[0] == 235, "and AUTH still works after the restart")
+    s.quit()
+
+
 def test_sender_login_maps(make_suite):
     """An explicit smtpd_sender_login_maps table replaces the default."""
     suite = make_suite()
@@ -381,6 +421,7 @@ def main():
         test_submission(suite)
         test_smtps(suite)
         test_tls_minimum(suite)
+        test_certificate_renewal(suite)
         suite.stop()
     finally:
         suite.cleanup()
