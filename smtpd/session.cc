@@ -80,7 +80,11 @@ Session::~Session() {
 
 void Session::set_callbacks() {
   bufferevent_setcb(bev_.get(), &Session::on_read, &Session::on_write, &Session::on_event, this);
-  bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+  // A STARTTLS filter hands its records to the socket's bufferevent without
+  // limit unless its own high watermark says so; with it, output that the
+  // client does not read stays in bev_, where process_input sees it.
+  size_t high = bufferevent_get_underlying(bev_.get()) ? kMaxPendingOutput / 4 : 0;
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, high);
 }
 
 std::string Session::client() const { return "unknown[" + peer_.address + "]"; }

@@ -177,6 +177,27 @@ def test_starttls_injection(suite):
     c.close()
 
 
+def test_tls_pipelining(suite):
+    """Many pipelined commands over STARTTLS, replies unread until the end:
+    the server holds back (its output limit) and then answers every one."""
+    c = Raw(suite.port(25))
+    c.ehlo()
+    c.starttls()
+    c.ehlo()
+    n = 20000
+    for _ in range(n // 2000):
+        c.send(b"NOOP\r\n" * 2000)
+    got = 0
+    while got < n:
+        code, text = c.reply()
+        if code != 250:
+            fail(f"reply {got + 1} to pipelined NOOPs: {code} {text}")
+        got += 1
+    check(got == n, f"all {n} pipelined NOOPs over TLS were answered")
+    expect(c.cmd("QUIT"), 221, "2.0.0", "QUIT over TLS gets its reply before the close")
+    c.close()
+
+
 def test_submission(suite):
     port = suite.port(587)
     c = Raw(port)
@@ -418,6 +439,7 @@ def main():
         suite.start()
         test_port25_starttls(suite)
         test_starttls_injection(suite)
+        test_tls_pipelining(suite)
         test_submission(suite)
         test_smtps(suite)
         test_tls_minimum(suite)
