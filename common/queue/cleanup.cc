@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "common/base/log.h"
 #include "common/base/strings.h"
 #include "common/mail/header.h"
 
@@ -32,6 +33,14 @@ std::vector<Recipient> remove_duplicates(std::vector<Recipient> recipients) {
 
 Result<std::unique_ptr<Cleanup>> Cleanup::begin(const CleanupSettings& settings, Envelope envelope,
                                                 std::string received, QueueIdGenerator& ids, Clock& clock) {
+  if (settings.aliases) {
+    std::vector<std::string> warnings;
+    auto expanded = expand_aliases(*settings.aliases, envelope.recipients, &warnings);
+    for (auto& w : warnings) log::warning("%s", w.c_str());
+    if (!expanded) return expanded.take_error();
+    if (expanded->empty()) return make_error(Errc::kInvalid, "no deliverable recipient left after alias expansion");
+    envelope.recipients = std::move(*expanded);
+  }
   envelope.recipients = remove_duplicates(std::move(envelope.recipients));
   size_t n = envelope.recipients.size();
   auto writer = QfileWriter::create(settings.queue_dir, ids.next(), envelope, {.size_limit = settings.message_size_limit});

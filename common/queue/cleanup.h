@@ -2,7 +2,9 @@
 // The cleanup step (DESIGN.md, "The queue"): what happens to every message
 // before it is queued, whoever received it (smtpd, pickup, qmgr's DSNs).
 //
-//   begin()   duplicate recipients removed (by address, case-insensitive
+//   begin()   aliases expanded (alias_expand.h: virtual_alias_maps,
+//             alias_maps; recursive, bounded, ORCPT kept per result),
+//             duplicate recipients removed (by address, case-insensitive
 //             domain), a queue ID drawn, tmp/<id> created with the envelope,
 //             the trace header (Received:, RFC 5321 4.4) written first
 //   append()  the message as it arrives (CRLF, not dot-stuffed). The header
@@ -15,9 +17,6 @@
 //   finish()  trailer + fsync         (BLOCKING: run it on the worker pool)
 //   commit()  rename into incoming/   (BLOCKING: run it on the worker pool)
 // Only after commit() may the message be acknowledged.
-//
-// Still to come in this step (issue 3): virtual_alias_maps and alias_maps
-// expansion with ORCPT kept per resulting recipient.
 
 #include <memory>
 #include <string>
@@ -26,6 +25,7 @@
 #include "common/base/clock.h"
 #include "common/base/result.h"
 #include "common/queue/qfile.h"
+#include "common/queue/alias_expand.h"
 #include "common/queue/qfile_writer.h"
 #include "common/queue/queue_id.h"
 
@@ -39,6 +39,7 @@ struct CleanupSettings {
   size_t header_count_limit = 1000;  // header fields
   int hopcount_limit = 50;           // Received: fields
   bool add_missing_headers = false;  // submission: Message-ID:, Date:
+  const AliasSettings* aliases = nullptr;  // none: recipients are final as given
 };
 
 // Why append() or finish() refused the message, so the receiver can answer.
