@@ -132,6 +132,9 @@ void Session::on_event(bufferevent* bev, short what, void* self) noexcept {
       // Every OpenSSL error this connection saw, not just the first.
       std::string errors;
       while (unsigned long e = bufferevent_get_openssl_error(bev)) {
+        // libevent also queues SSL_get_error()'s result (lib 0): not an
+        // OpenSSL error code, nothing to print.
+        if (ERR_GET_LIB(e) == 0) continue;
         char buf[256];
         ERR_error_string_n(e, buf, sizeof buf);
         if (!errors.empty()) errors += "; ";

@@ -331,6 +331,7 @@ def test_tls_minimum(suite):
     check(wait_for(lambda: re.search(r"SSL_accept error from unknown\[127\.0\.0\.1\]: .*(unsupported protocol|"
                                      r"version too low|no protocols available)", suite.log_text())),
           "the server refused it, and the log carries OpenSSL's reason")
+    check("lib(0)" not in suite.log_text(), "and only real OpenSSL errors (not libevent's SSL_get_error codes)")
     # The same for STARTTLS on 25.
     c = Raw(suite.port(25))
     c.ehlo()
