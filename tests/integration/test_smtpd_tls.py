@@ -392,9 +392,22 @@ def test_sender_login_maps(make_suite):
     table = os.path.join(suite.dir, "sender_logins")
     with open(table, "w") as f:
         f.write(f"boss@example.test {suite.user}\n{suite.user} {suite.user}\n@shared.example other@example.test, {suite.user}\n")
-    suite.configure({"smtpd_sender_login_maps": "texthash:" + table})
+    suite.configure({"smtpd_sender_login_maps": "texthash:" + table, "smtpd_sasl_auth_enable": "yes"})
     try:
         suite.start()
+        # smtpd_sasl_auth_enable in main.cf reaches port 25 too: AUTH after
+        # STARTTLS only (538 5.7.11 before), and still optional there.
+        c = Raw(suite.port(25))
+        caps = c.ehlo()
+        check(not any(x.startswith("AUTH") for x in caps), f"25 with SASL enabled, before TLS: no AUTH: {caps}")
+        r = c.cmd("AUTH PLAIN " + plain(suite.user, suite.password))
+        check(r == (538, "5.7.11 Encryption required for requested authentication mechanism"), f"AUTH before TLS on 25: {r}")
+        expect(c.cmd("MAIL FROM:<alice@example.org>"), 250, "2.1.0", "MAIL without AUTH is fine on 25")
+        c.starttls()
+        caps = c.ehlo()
+        check("AUTH PLAIN LOGIN" in caps, f"25 after TLS offers AUTH: {caps}")
+        expect(c.cmd("AUTH PLAIN " + plain(suite.user, suite.password)), 235, "2.7.0", "AUTH on 25 after STARTTLS")
+        c.close()
         s = smtplib.SMTP_SSL("127.0.0.1", suite.port(465), timeout=10, context=client_context())
         s.ehlo("client.example.org")
         s.login(suite.user, suite.password)
