@@ -72,8 +72,21 @@ void Session::cmd_data(const Command& c) {
   trace.zone = mail::TimeZone::local(trace.time);
   auto cleanup = queue::Cleanup::begin(settings_.cleanup, std::move(env), std::string(), ids_, ctx_.clock());
   if (!cleanup) {
-    log::error("cannot create a queue file: %s", cleanup.error().text.c_str());
-    return reply(451, "4.3.0", "Error: queue file write error");
+    const Error& e = cleanup.error();
+    std::string text = e.text;
+    Errc code = e.code;
+    reset_transaction();
+    if (code == Errc::kLimit) {  // alias expansion loops or explodes
+      log::warning("reject: DATA from %s: %s", client().c_str(), text.c_str());
+      return error_reply(554, "5.4.6", "Error: " + text);
+    }
+    if (code == Errc::kInvalid) {  // every recipient was an alias to nowhere
+      log::warning("reject: DATA from %s: %s", client().c_str(), text.c_str());
+      return error_reply(550, "5.1.1", "Error: " + text);
+    }
+    if (code == Errc::kTemporary) log::warning("alias lookup failed: %s", text.c_str());
+    else log::error("cannot create a queue file: %s", text.c_str());
+    return reply(451, "4.3.0", code == Errc::kTemporary ? "Error: temporary lookup failure" : "Error: queue file write error");
   }
   cleanup_ = std::move(*cleanup);
   trace.queue_id = cleanup_->queue_id();

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   };
   spec.init_unprivileged = [&](server::Context& ctx) -> Status {
     settings->cleanup.queue_dir = ctx.jail_path(settings->cleanup.queue_dir);
+    settings->cleanup.aliases = &settings->aliases;
     settings->directory.userdb_socket = ctx.jail_path(settings->directory.userdb_socket);
     settings->auth_socket = ctx.jail_path(settings->auth_socket);
     return {};

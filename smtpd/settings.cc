@@ -83,6 +83,15 @@ Result<Settings> Settings::load(const config::MainCf& cf) {
     s.directory.virtual_alias_maps.push_back(std::move(*t));
   }
   s.directory.userdb_socket = cf.str("queue_directory") + "/private/userdb";
+  // The cleanup step expands aliases with the same tables (alias_expand.h);
+  // main.cc points cleanup.aliases here once the settings have their place.
+  for (auto& t : s.directory.virtual_alias_maps) s.aliases.virtual_alias_maps.push_back(t.get());
+  for (auto& t : s.directory.alias_maps) s.aliases.alias_maps.push_back(t.get());
+  s.aliases.mydestination = s.directory.mydestination;
+  s.aliases.local_domains = s.directory.mydestination;
+  for (auto& d : s.directory.virtual_mailbox_domains) s.aliases.local_domains.push_back(d);
+  s.aliases.myorigin = cf.str("myorigin");
+  s.aliases.delimiters = s.directory.delimiters;
   s.cleanup.queue_dir = cf.str("queue_directory");
   s.cleanup.myhostname = s.myhostname;
   s.cleanup.message_size_limit = s.message_size_limit;

@@ -43,6 +43,7 @@ struct Settings {
   RelayPolicy relay;
   queue::CleanupSettings cleanup;
   RecipientDirectory directory;
+  queue::AliasSettings aliases;  // views of directory's tables
 
   static Result<Settings> load(const config::MainCf& cf);
 };

@@ -22,7 +22,7 @@ def main():
                                                   if l.startswith("qmgr")][0]),
               "qmgr runs from master's start (its wakeup column)")
         s = smtplib.SMTP("127.0.0.1", suite.port(25), timeout=10)
-        s.sendmail("alice@example.org", ["demo@example.test", "postmaster@example.test"],
+        s.sendmail("alice@example.org", ["demo+tag@example.test", "postmaster@example.test"],
                    b"Subject: queued\r\n\r\nhello\r\n")
         s.quit()
         active = wait_for(lambda: suite.queue_files("active"), timeout=5)
@@ -36,14 +36,16 @@ def main():
         lines = r.stdout.splitlines()
         check(r.returncode == 0 and any(l.startswith(qid + "*") and "alice@example.org" in l for l in lines),
               f"mailq lists it as active (*) with its sender: {r.stdout}")
-        check(any(l.strip() == "demo@example.test" for l in lines) and any(l.strip() == "postmaster@example.test" for l in lines),
-              "and both recipients")
+        check(any(l.strip() == "demo+tag@example.test" for l in lines) and any(l.strip() == "demo@example.test" for l in lines),
+              "and both final recipients (postmaster@ expanded to the administrator by alias_maps)")
         check(lines[-1] == "-- 1 Kbytes in 1 Request.", f"and the summary line: {lines[-1]!r}")
         r = tool(suite, "ternqueue", "-j")
         doc = json.loads(r.stdout.splitlines()[0])
         check(doc["queue_name"] == "active" and doc["queue_id"] == qid and doc["sender"] == "alice@example.org" and
-              [x["address"] for x in doc["recipients"]] == ["demo@example.test", "postmaster@example.test"],
+              [x["address"] for x in doc["recipients"]] == ["demo+tag@example.test", "demo@example.test"],
               f"ternqueue -j gives the same as JSON: {doc}")
+        check(b"TO=demo@example.test\toriginal=postmaster@example.test" in active[qid],
+              "the expanded recipient records the address it came from")
         r = tool(suite, "terncat", qid)
         check(r.returncode == 0 and "alice@example.org" in r.stdout and "Subject: queued" in r.stdout and "hello" in r.stdout,
               "terncat shows the envelope and the message")
