@@ -36,7 +36,7 @@ void Session::cmd_starttls(const Command& c) {
   // filter writes its first TLS record behind it.
   bufferevent* plain = bev_.get();
   bufferevent* filter = bufferevent_openssl_filter_new(ctx_.loop().base(), plain, ssl->get(),
-                                                       BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+                                                       BUFFEREVENT_SSL_ACCEPTING, kTlsBevOptions);
   if (!filter) {
     log::error("cannot start TLS for %s: bufferevent_openssl_filter_new failed: %s", client().c_str(),
                tls::error_queue().c_str());

@@ -41,7 +41,7 @@ Session::Session(server::Context& ctx, const Settings& settings, queue::QueueIdG
     bufferevent* bev = nullptr;
     if (ssl) {
       bev = bufferevent_openssl_socket_new(ctx_.loop().base(), fd.get(), ssl->get(), BUFFEREVENT_SSL_ACCEPTING,
-                                           BEV_OPT_CLOSE_ON_FREE);
+                                           kTlsBevOptions);
     }
     if (bev) {
       ssl->release();  // the bufferevent frees it (BEV_OPT_CLOSE_ON_FREE)

@@ -38,6 +38,12 @@
 
 namespace tern::smtpd {
 
+// Deferred callbacks on the OpenSSL bufferevents: whatever they do inside
+// evbuffer_add or bufferevent_enable, on_read/on_write/on_event run only
+// from the loop, so reply() can never re-enter the command loop
+// (on_write -> process_input) in the middle of a command.
+inline constexpr int kTlsBevOptions = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+
 class Session {
  public:
   // on_closed runs (on the loop) once the session is over; it destroys it.

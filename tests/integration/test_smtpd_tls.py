@@ -194,6 +194,20 @@ def test_tls_pipelining(suite):
             fail(f"reply {got + 1} to pipelined NOOPs: {code} {text}")
         got += 1
     check(got == n, f"all {n} pipelined NOOPs over TLS were answered")
+    # A whole transaction and the next one in one write (RFC 2920): the
+    # commands after the end of data run after the message is queued, in
+    # order, and the new MAIL survives the end of the old transaction.
+    c.send(b"MAIL FROM:<alice@example.org>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\n")
+    expect(c.reply(), 250, "2.1.0", "pipelined MAIL")
+    expect(c.reply(), 250, "2.1.5", "pipelined RCPT")
+    expect(c.reply(), 354, "", "pipelined DATA")
+    c.send(b"Subject: pipelined\r\n\r\nbody\r\n.\r\nMAIL FROM:<bob@example.org>\r\nRCPT TO:<demo@example.test>\r\n"
+           b"RSET\r\nRCPT TO:<demo@example.test>\r\n")
+    expect(c.reply(), 250, "2.0.0 Ok: queued as", "the message over TLS")
+    expect(c.reply(), 250, "2.1.0", "the MAIL pipelined behind the end of data")
+    expect(c.reply(), 250, "2.1.5", "its RCPT: the MAIL was not lost when the old transaction ended")
+    expect(c.reply(), 250, "2.0.0", "RSET")
+    expect(c.reply(), 503, "5.5.1", "RCPT after RSET")
     expect(c.cmd("QUIT"), 221, "2.0.0", "QUIT over TLS gets its reply before the close")
     c.close()
 
