@@ -17,6 +17,25 @@ mail::ArgOptions Session::arg_options() const {
   return o;
 }
 
+// The reply to a MAIL or RCPT argument smtp_path refused (RFC 5321 4.1.4,
+// RFC 3463, RFC 6531 3.5).
+void Session::arg_error(mail::ArgFault why, const Error& e, bool sender) {
+  switch (why) {
+    case mail::ArgFault::kNonAscii:
+      return error_reply(553, "5.6.7", std::string("Error: non-ASCII ") + (sender ? "sender" : "recipient") +
+                                           " address needs SMTPUTF8");
+    case mail::ArgFault::kParamUnknown:
+      return error_reply(555, "5.5.4", "Error: " + e.text);
+    case mail::ArgFault::kParamSyntax:
+      return error_reply(501, "5.5.4", "Error: " + e.text);
+    case mail::ArgFault::kPathTooLong:
+    case mail::ArgFault::kPathSyntax:
+    case mail::ArgFault::kNone:
+      return sender ? error_reply(501, "5.1.7", "Bad sender address syntax")
+                    : error_reply(501, "5.1.3", "Bad recipient address syntax");
+  }
+}
+
 void Session::cmd_mail(const Command& c) {
   // RFC 3207 4 and RFC 6409 4.3: a port that requires TLS, or AUTH, takes
   // no mail without it.
@@ -26,20 +45,7 @@ void Session::cmd_mail(const Command& c) {
   if (mail_) return error_reply(503, "5.5.1", "Error: nested MAIL command");
   mail::ArgFault why = mail::ArgFault::kNone;
   auto args = mail::parse_mail_args(c.args, arg_options(), &why);
-  if (!args) {
-    switch (why) {
-      case mail::ArgFault::kNonAscii:
-        return error_reply(553, "5.6.7", "Error: non-ASCII sender address needs SMTPUTF8");
-      case mail::ArgFault::kParamUnknown:
-        return error_reply(555, "5.5.4", "Error: " + args.error().text);
-      case mail::ArgFault::kParamSyntax:
-        return error_reply(501, "5.5.4", "Error: " + args.error().text);
-      case mail::ArgFault::kPathTooLong:
-      case mail::ArgFault::kPathSyntax:
-      case mail::ArgFault::kNone:
-        return error_reply(501, "5.1.7", "Bad sender address syntax");
-    }
-  }
+  if (!args) return arg_error(why, args.error(), /*sender=*/true);
   if (args->params.size && settings_.message_size_limit && *args->params.size > settings_.message_size_limit)
     return error_reply(552, "5.3.4", "Message size exceeds fixed limit");
   if (authenticated()) {

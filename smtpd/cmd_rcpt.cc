@@ -14,20 +14,7 @@ void Session::cmd_rcpt(const Command& c) {
     return reply(452, "4.5.3", "Error: too many recipients");
   mail::ArgFault why = mail::ArgFault::kNone;
   auto args = mail::parse_rcpt_args(c.args, arg_options(), mail_->params.smtputf8, &why);
-  if (!args) {
-    switch (why) {
-      case mail::ArgFault::kNonAscii:
-        return error_reply(553, "5.6.7", "Error: non-ASCII recipient address needs SMTPUTF8");
-      case mail::ArgFault::kParamUnknown:
-        return error_reply(555, "5.5.4", "Error: " + args.error().text);
-      case mail::ArgFault::kParamSyntax:
-        return error_reply(501, "5.5.4", "Error: " + args.error().text);
-      case mail::ArgFault::kPathTooLong:
-      case mail::ArgFault::kPathSyntax:
-      case mail::ArgFault::kNone:
-        return error_reply(501, "5.1.3", "Bad recipient address syntax");
-    }
-  }
+  if (!args) return arg_error(why, args.error(), /*sender=*/false);
   const mail::Address& rcpt = args->recipient;
   RelayVerdict verdict = settings_.relay.check(rcpt, peer_.address, authenticated());
   switch (verdict) {

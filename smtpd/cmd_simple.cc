@@ -25,7 +25,7 @@ void Session::cmd_vrfy(const Command& c) {
 }
 
 void Session::cmd_help(const Command&) {
-  reply(214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP; see RFC 5321");
+  reply(214, "2.0.0", "Commands: HELO EHLO STARTTLS AUTH MAIL RCPT DATA RSET NOOP QUIT VRFY HELP; see RFC 5321");
 }
 
 }  // namespace tern::smtpd

@@ -97,6 +97,7 @@ class Session {
   void reset_transaction();
   void recipient_checked(RecipientStatus status, const std::string& why);
   mail::ArgOptions arg_options() const;
+  void arg_error(mail::ArgFault why, const Error& e, bool sender);
 
   server::Context& ctx_;
   const Settings& settings_;
