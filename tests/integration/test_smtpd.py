@@ -9,45 +9,8 @@ import socket
 import subprocess
 import time
 
+from smtp_client import Raw, expect
 from tern_harness import Suite, check, fail, pid_alive, wait_for
-
-
-class Raw:
-    """A byte-exact SMTP client: replies are (code, text of the last line)."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.buf = b""
-        self.greeting = self.reply()
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            data = self.sock.recv(65536)
-            if not data:
-                raise EOFError("connection closed")
-            self.buf += data
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode(errors="replace")
-
-    def reply(self):
-        while True:
-            line = self.line()
-            if len(line) < 4 or line[3] != "-":
-                return int(line[:3]), line[4:]
-
-    def send(self, data):
-        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
-
-    def cmd(self, line):
-        self.send(line + "\r\n")
-        return self.reply()
-
-    def close(self):
-        self.sock.close()
-
-
-def expect(reply, code, enhanced, what):
-    check(reply[0] == code and reply[1].startswith(enhanced), f"{what}: {reply[0]} {reply[1]}")
 
 
 def test_accept_and_queue(suite):
