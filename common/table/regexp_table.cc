@@ -110,7 +110,7 @@ Result<Pattern> parse_pattern(std::string_view s, const std::string& file, int l
 // take gigabytes (found by fuzzing). Before compiling, estimate the size of
 // the expanded tree, following the grammar closely enough for that, and
 // refuse a pattern past kMaxRegexCost nodes.
-constexpr size_t kMaxRegexCost = 100000;
+constexpr size_t kMaxRegexCost = 20000;
 
 size_t saturating_mul(size_t a, size_t b) { return (a != 0 && b > kMaxRegexCost / a) ? kMaxRegexCost + 1 : a * b; }
 
@@ -135,6 +135,12 @@ size_t regex_cost(std::string_view p, size_t& i, bool extended, int depth) {
       add(last);
     } else if (extended && !esc && c == '|') {
       last = 0;
+      ++i;
+    } else if (!esc && (c == '*' || (extended && c == '?'))) {
+      // A star or an option adds a node around its operand without copying
+      // it; what follows ("a+*+") still repeats the whole of it.
+      add(1);
+      last = std::min(last + 1, kMaxRegexCost + 1);
       ++i;
     } else if (plus) {
       add(last);  // "a+" is "aa*"
