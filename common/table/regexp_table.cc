@@ -109,15 +109,23 @@ Result<Pattern> parse_pattern(std::string_view s, const std::string& file, int l
 // costs memory and time exponential in the pattern: a 60-byte line could
 // take gigabytes (found by fuzzing). Before compiling, estimate the size of
 // the expanded tree, following the grammar closely enough for that, and
-// refuse a pattern past kMaxRegexCost nodes.
-constexpr size_t kMaxRegexCost = 20000;
+// refuse a pattern past kMaxRegexCost nodes (its epsilon closures cost
+// about the square of that).
+constexpr size_t kMaxRegexCost = 2000;
 
 size_t saturating_mul(size_t a, size_t b) { return (a != 0 && b > kMaxRegexCost / a) ? kMaxRegexCost + 1 : a * b; }
 
 // Cost of the alternation starting at p[i], up to an unmatched close group.
 size_t regex_cost(std::string_view p, size_t& i, bool extended, int depth) {
   size_t total = 0, last = 0;
+  bool quantified = false;  // the last item was a repetition operator
   auto add = [&](size_t n) { total = std::min(total + n, kMaxRegexCost + 1); };
+  // Stacked repetition ("a++", "a*+", "a{2}*") is undefined in POSIX and is
+  // exactly what makes regcomp's closures explode: refuse it outright.
+  auto quantifier = [&]() {
+    if (quantified) total = kMaxRegexCost + 1;
+    quantified = true;
+  };
   while (i < p.size() && total <= kMaxRegexCost) {
     char c = p[i];
     bool esc = c == '\\' && i + 1 < p.size();
@@ -126,27 +134,34 @@ size_t regex_cost(std::string_view p, size_t& i, bool extended, int depth) {
     bool close = extended ? (!esc && c == ')') : (esc && op == ')');
     bool interval = extended ? (!esc && c == '{') : (esc && op == '{');
     bool plus = extended && !esc && (c == '+');
-    if (close) break;
+    // An unmatched close at the top is an ordinary character to glibc, and
+    // what follows it still counts.
+    if (close && depth > 0) break;
     if (open) {
       i += esc ? 2 : 1;
       if (depth > 64) return kMaxRegexCost + 1;
+      quantified = false;
       last = std::min(regex_cost(p, i, extended, depth + 1) + 1, kMaxRegexCost + 1);
       if (i < p.size()) i += extended ? 1 : 2;  // the close group
       add(last);
     } else if (extended && !esc && c == '|') {
       last = 0;
+      quantified = false;
       ++i;
     } else if (!esc && (c == '*' || (extended && c == '?'))) {
       // A star or an option adds a node around its operand without copying
       // it; what follows ("a+*+") still repeats the whole of it.
+      quantifier();
       add(1);
       last = std::min(last + 1, kMaxRegexCost + 1);
       ++i;
     } else if (plus) {
+      quantifier();
       add(last);  // "a+" is "aa*"
       last = saturating_mul(last, 2);
       ++i;
     } else if (interval) {
+      quantifier();
       i += esc ? 2 : 1;
       size_t m = 0, n = 0;
       bool second = false;
@@ -176,10 +191,12 @@ size_t regex_cost(std::string_view p, size_t& i, bool extended, int depth) {
         }
       }
       i = std::min(p.size(), j + 1);
+      quantified = false;
       last = 1;
       add(1);
     } else {
       i += esc ? 2 : 1;
+      quantified = false;
       last = 1;
       add(1);
     }

@@ -130,7 +130,7 @@ TEST_CASE("regexp: bad rules fail open with file:line", "[table]") {
 TEST_CASE("regexp: stacked or nested repetition is refused before regcomp (found by fuzzing)", "[table]") {
   TempDir dir;
   const char* bad[] = {"/F++++++++++++++++++++++/ x\n", "/((a{99}){99}){99}/ x\n", "/(((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+/ x\n",
-                      "/F+++++++++++++*+++++/ x\n"};
+                      "/F+++++++++++++*+++++/ x\n", "/F)+++++++++++++++++++++++/ x\n"};
   for (const char* text : bad) {
     INFO(text);
     auto t = tern::table::open("regexp:" + dir.write("re", text));
