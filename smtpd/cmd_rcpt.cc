@@ -72,6 +72,8 @@ void Session::recipient_checked(RecipientStatus status, const std::string& why) 
       break;
   }
   if (phase_ == Phase::kClosing) return;
+  // The client left while its recipient was being checked.
+  if (closing_after_wait_) return finish("lost connection after RCPT");
   bufferevent_enable(bev_.get(), EV_READ);
   if (resume) process_input();
 }

@@ -44,7 +44,9 @@ def test_accept_and_queue(suite):
     received_end = body.index(b"\r\nFrom: ") + 2
     check(body[received_end:] == msg.replace(b"\r\n.leading", b"\r\n.leading"),
           "after it, exactly the bytes that were sent (dot-unstuffed, nothing else added)")
-    check(f"{qid}: from=<alice@example.org>, size=".encode() in suite.log_text().encode(), "the log line starts with the queue ID")
+    # Log lines reach the file through master, a moment later.
+    check(wait_for(lambda: f"{qid}: from=<alice@example.org>, size=" in suite.log_text()),
+          "the log line starts with the queue ID")
     return qid
 
 
