@@ -140,7 +140,7 @@ def test_changed_file_replaces_process():
         d = Client(port)
         check(d.pid() != first and d.cmd("PING") == "250 pong", "a fresh process serves the next client")
         d.close()
-        check("changed: finishing clients" in inst.log_text(), "the change is logged")
+        check(wait_for(lambda: "changed: finishing clients" in inst.log_text()), "the change is logged")
         check(inst.stop(), "master stops")
     finally:
         inst.cleanup()

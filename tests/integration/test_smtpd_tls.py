@@ -76,7 +76,7 @@ def test_port25_starttls(suite):
                    r"\tby mail\.example\.test \(Tern\) with ESMTPS id " + qid + r"\r\n"
                    r"\tfor <demo@example\.test>; ", first) is not None,
           f"Received: carries the TLS details as Postfix writes them:\n{first}")
-    check("Anonymous TLS connection established from unknown[127.0.0.1]: TLSv1." in suite.log_text(),
+    check(wait_for(lambda: "Anonymous TLS connection established from unknown[127.0.0.1]: TLSv1." in suite.log_text()),
           "the log says which TLS was negotiated")
 
 
@@ -219,6 +219,8 @@ def test_submission(suite):
     check("\t(using TLSv1." in first and "\t(No client certificate requested)\r\n" in first and
           f"\tby mail.example.test (Tern) with ESMTPSA id {qid}\r\n\tfor <someone@elsewhere.example>; " in first,
           f"Received: says ESMTPSA with the TLS details:\n{first}")
+    # Log lines reach the file through master, a moment later.
+    wait_for(lambda: f"{qid}: client=" in suite.log_text() and "SASL PLAIN authentication failed" in suite.log_text())
     log = suite.log_text()
     check(f"{qid}: client=unknown[127.0.0.1], sasl_method=PLAIN, sasl_username={suite.user}" in log,
           "the message's client= log line names the SASL login, as Postfix's does")
