@@ -17,7 +17,7 @@ namespace tern::smtpd {
 
 void Session::cmd_starttls(const Command& c) {
   if (!settings_.tls_ctx || settings_.tls_level == Settings::TlsLevel::kNone || settings_.wrappermode)
-    return error_reply(502, "5.5.1", "Error: command not implemented");
+    return error_reply(502, "5.5.1", "Error: STARTTLS is not offered on this port");
   if (tls_active_) return error_reply(554, "5.5.1", "Error: TLS already active");
   if (!c.args.empty()) return error_reply(501, "5.5.4", "Syntax: STARTTLS");
   auto ssl = tls::new_server_ssl(settings_.tls_ctx.get());

@@ -315,7 +315,8 @@ void Session::dispatch(std::string_view line) {
     case Verb::kQuit: return cmd_quit(c);
     case Verb::kVrfy: return cmd_vrfy(c);
     case Verb::kHelp: return cmd_help(c);
-    case Verb::kExpn: return error_reply(502, "5.5.1", "Error: command not implemented");
+    // EXPN would list a mailing list's members to anyone: never offered.
+    case Verb::kExpn: return error_reply(502, "5.5.1", "Error: EXPN is not offered");
     case Verb::kStarttls: return cmd_starttls(c);
     case Verb::kAuth: return cmd_auth(c);
     case Verb::kBdat:
