@@ -11,10 +11,12 @@ cd "$(dirname "$0")"
 PACKAGES="build-essential cmake pkg-config ca-certificates openssl
 libevent-dev libssl-dev libc-ares-dev libcap-dev libcrypt-dev libargon2-dev
 liblmdb-dev zlib1g-dev catch2 python3 man-db groff-base util-linux procps"
+# What the tests drive the suite with, besides Python.
+TEST_PACKAGES="swaks curl"
 
-install_packages() {
+install_packages() {  # install_packages [extra packages...]
   missing=""
-  for p in $PACKAGES; do
+  for p in $PACKAGES "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
   done
   [ -z "$missing" ] && return 0
@@ -56,6 +58,6 @@ run_tests() {
 
 case "${1:-}" in
   run) install_packages; run_demo ;;
-  test) shift; install_packages; run_tests "$@" ;;
+  test) shift; install_packages $TEST_PACKAGES; run_tests "$@" ;;
   *) echo "usage: ./dev.sh run | test [ctest options]" >&2; exit 2 ;;
 esac

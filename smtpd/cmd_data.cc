@@ -70,7 +70,13 @@ void Session::cmd_data(const Command& c) {
   if (rcpts_.size() == 1) trace.recipient = rcpts_.front().address;
   trace.time = ctx_.clock().wall_now();
   trace.zone = mail::TimeZone::local(trace.time);
-  auto cleanup = queue::Cleanup::begin(settings_.cleanup, std::move(env), std::string(), ids_, ctx_.clock());
+  queue::CleanupSettings cleanup_settings = settings_.cleanup;
+  // RFC 6409 8.2 and 8.3: a submission server may add a missing Date: and
+  // Message-ID:. Tern does it for authenticated sessions only (mail from its
+  // own users), as Postfix does for local_header_rewrite_clients; mail from
+  // other MTAs is left as it came.
+  cleanup_settings.add_missing_headers = authenticated();
+  auto cleanup = queue::Cleanup::begin(cleanup_settings, std::move(env), std::string(), ids_, ctx_.clock());
   if (!cleanup) {
     const Error& e = cleanup.error();
     std::string text = e.text;
