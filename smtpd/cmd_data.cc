@@ -35,7 +35,7 @@ void Session::cmd_data(const Command& c) {
   if (mail_->params.envid) env.envid = *mail_->params.envid;
   env.attributes[std::string(queue::attr::kClientAddress)] = peer_.address;
   env.attributes[std::string(queue::attr::kClientPort)] = std::to_string(peer_.port);
-  env.attributes[std::string(queue::attr::kClientName)] = "unknown";
+  env.attributes[std::string(queue::attr::kClientName)] = client_name_;
   env.attributes[std::string(queue::attr::kHeloName)] = helo_;
   const std::string protocol = mail::with_protocol(esmtp_, tls_active_, authenticated());
   env.attributes[std::string(queue::attr::kProtocol)] = protocol;
@@ -47,7 +47,7 @@ void Session::cmd_data(const Command& c) {
 
   mail::ReceivedInfo trace;
   trace.helo = helo_;
-  trace.client_name = "unknown";
+  trace.client_name = client_name_;
   trace.client_addr = peer_.address;
   trace.by_host = settings_.myhostname;
   trace.mail_name = settings_.mail_name;

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
 
   server::ServiceSpec spec;
   spec.program = "smtpd";
+  spec.dns = true;  // the clients' names (smtpd_peername_lookup)
   spec.init_privileged = [&](server::Context& ctx) -> Status {
     auto s = smtpd::Settings::load(ctx.config());
     if (!s) return s.take_error();

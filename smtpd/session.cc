@@ -87,9 +87,9 @@ void Session::set_callbacks() {
   bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, high);
 }
 
-std::string Session::client() const { return "unknown[" + peer_.address + "]"; }
+std::string Session::client() const { return client_name_ + "[" + peer_.address + "]"; }
 
-void Session::start() {
+void Session::greet() {
   log::info("connect from %s", client().c_str());
   if (tls_broken_) {
     timeout_.cancel();

@@ -24,6 +24,7 @@
 
 #include "common/auth/auth_client.h"
 #include "common/base/fd.h"
+#include "common/dns/client_name.h"
 #include "common/event/handles.h"
 #include "common/event/loop.h"
 #include "common/mail/smtp_data.h"
@@ -69,6 +70,9 @@ class Session {
   bool output_pending();  // in bev_ or, under a TLS filter, in the socket's bufferevent
   static void on_drained(evbuffer* buf, const evbuffer_cb_info* info, void* self) noexcept;
   void finish(const char* why);
+  // Session start (client_name.cc): the client's name, then the greeting.
+  void name_known(dns::ClientName name);
+  void greet();
   void arm_timeout();
   std::string client() const;  // "name[address]" for log lines
 
@@ -103,6 +107,8 @@ class Session {
   const Settings& settings_;
   queue::QueueIdGenerator& ids_;
   server::Peer peer_;
+  std::string client_name_ = "unknown";  // forward-confirmed reverse name
+  std::unique_ptr<dns::ClientNameLookup> name_lookup_;  // until the greeting
   std::function<void(Session*)> on_closed_;
   event::BuffereventPtr bev_;
   event::Timer timeout_;

@@ -12,6 +12,7 @@ Result<Settings> Settings::load(const config::MainCf& cf) {
   s.timeout = cf.seconds("smtpd_timeout");
   s.data_timeout = cf.seconds("smtpd_data_timeout");
   s.hard_error_limit = static_cast<int>(cf.integer("smtpd_hard_error_limit"));
+  s.peername_lookup = cf.boolean("smtpd_peername_lookup");
   s.line_limit = static_cast<size_t>(cf.integer("line_length_limit"));
   s.message_size_limit = static_cast<unsigned long long>(cf.integer("message_size_limit"));
   s.recipient_limit = static_cast<int>(cf.integer("smtpd_recipient_limit"));

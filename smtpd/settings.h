@@ -23,6 +23,7 @@ struct Settings {
   std::chrono::seconds timeout{300};  // smtpd_timeout: per command, per read in DATA
   std::chrono::seconds data_timeout{1800};  // smtpd_data_timeout: the whole DATA phase
   int hard_error_limit = 20;          // smtpd_hard_error_limit
+  bool peername_lookup = true;        // smtpd_peername_lookup: the client's forward-confirmed name
   size_t line_limit = 2048;           // line_length_limit: a command line
   unsigned long long message_size_limit = 52428800;  // 0 = unlimited
   int recipient_limit = 1000;         // smtpd_recipient_limit

@@ -86,6 +86,12 @@ std::vector<ParamDef> make_table() {
       {"import_environment", "TZ LANG", T::kList,
        "environment variables master passes on to the services (name or name=value)"},
 
+      // DNS (common/dns): every daemon that resolves.
+      {"dns_servers", "", T::kList,
+       "DNS servers to ask (ip, ip:port, [ipv6]:port); empty: those of /etc/resolv.conf"},
+      {"dns_timeout", "10s", T::kTime,
+       "the longest one DNS lookup may take, retries included; then it counts as a temporary failure"},
+
       // SMTP server.
       {"smtpd_tls_cert_file", "", T::kString,
        "PEM certificate chain for smtpd's STARTTLS and smtps (empty: no TLS)"},

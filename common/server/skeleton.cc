@@ -76,6 +76,18 @@ Result<Options> parse_options(int argc, char** argv, const std::string& program)
   return o;
 }
 
+// dns_servers (empty: /etc/resolv.conf) and dns_timeout, for every daemon
+// that resolves (DESIGN.md, "Configuration").
+Result<std::unique_ptr<dns::Resolver>> make_resolver(const config::MainCf& cf, event::Loop& loop) {
+  auto servers = dns::parse_servers(cf.list("dns_servers"));
+  if (!servers) return servers.take_error();
+  dns::ResolverOptions o;
+  o.servers = std::move(*servers);
+  o.timeout = cf.seconds("dns_timeout");
+  if (o.timeout < std::chrono::seconds(1)) return invalid("dns_timeout: at least 1s");
+  return dns::Resolver::create(loop, o);
+}
+
 Peer describe_peer(const sockaddr_storage& ss) {
   Peer p;
   char buf[INET6_ADDRSTRLEN] = "";
@@ -323,18 +335,29 @@ int run_service(int argc, char** argv, ServiceSpec spec) {
   ctx.service_type_ = opts->service_type;
   event::Loop loop;
   ctx.loop_ = &loop;
+  std::unique_ptr<dns::Resolver> resolver;  // after the loop: destroyed before it
   Server server(spec, ctx, loop);
   ctx.server_ = &server;
   server.adopt_listeners();
 
   // What the jail will not offer later: OpenSSL's configuration and
   // providers, c-ares' library state, the time zone. Daemons load their own
-  // keys, certificates, tables and resolver in init_privileged.
+  // keys, certificates and tables in init_privileged; the skeleton makes
+  // the resolver of a service that asks for one (ServiceSpec::dns).
   if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, nullptr) != 1) log::fatal("OpenSSL initialisation failed");
   if (int rc = ares_library_init(ARES_LIB_INIT_ALL); rc != ARES_SUCCESS)
     log::fatal("c-ares initialisation failed: %s", ares_strerror(rc));
   FileWatch files;
   ctx.files_ = &files;
+  if (spec.dns) {
+    auto r = make_resolver(*cf, loop);
+    if (!r) log::fatal("%s", r.error().text.c_str());
+    resolver = std::move(*r);
+    ctx.resolver_ = resolver.get();
+    if (cf->list("dns_servers").empty()) {
+      if (auto w = files.add("/etc/resolv.conf"); !w) log::warning("%s", w.error().text.c_str());
+    }
+  }
   if (spec.init_privileged) {
     if (auto s = spec.init_privileged(ctx); !s) log::fatal("%s", s.error().text.c_str());
   }

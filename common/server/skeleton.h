@@ -5,6 +5,7 @@
 //   options: -c DIR, -n service, -t type, -U user, -R chroot, -v, -o name=value
 //   log to master (fd 4), main.cf + -o overrides + the service's own params
 //   adopt the listeners master passed (fds 5…)
+//   the DNS resolver, for services that ask for one (dns_servers, dns_timeout)
 //   init_privileged (load keys, certificates, tables: anything outside the jail)
 //   tzset, drop privileges (privilege.h) and verify; refuse to run otherwise
 //   start the worker pool, init_unprivileged, report "ready" to master
@@ -22,6 +23,7 @@
 #include "common/base/fd.h"
 #include "common/base/result.h"
 #include "common/config/main_cf.h"
+#include "common/dns/resolver.h"
 #include "common/event/loop.h"
 #include "common/event/worker_pool.h"
 
@@ -49,6 +51,12 @@ struct ServiceSpec {
   // A resident service (qmgr) works without clients: it never exits for
   // max_idle or max_use, only when stopped.
   bool resident = false;
+  // The service looks names up: the skeleton makes a dns::Resolver before
+  // the drop (c-ares reads /etc/resolv.conf, which the jail lacks) from
+  // dns_servers and dns_timeout; Context::resolver() hands it out. With
+  // dns_servers empty, a change of /etc/resolv.conf makes the process
+  // finish its clients and exit, so the next one reads the new servers.
+  bool dns = false;
   // Graceful stop began: finish or close clients (IMAP says * BYE).
   std::function<void(Context&)> on_stop;
 };
@@ -62,6 +70,8 @@ class Context {
   event::WorkerPool& workers() { return *workers_; }
   Clock& clock() { return loop_->clock(); }
   int clients() const { return clients_; }
+  // The resolver of a service whose spec says dns = true; null otherwise.
+  dns::Resolver* resolver() { return resolver_; }
   // A path as this process sees it after the drop: inside its chroot the
   // jail's prefix is removed ("/var/spool/tern/private/auth" -> "/private/auth").
   std::string jail_path(const std::string& path) const;
@@ -86,6 +96,7 @@ class Context {
   event::WorkerPool* workers_ = nullptr;
   class Server* server_ = nullptr;
   class FileWatch* files_ = nullptr;
+  dns::Resolver* resolver_ = nullptr;
   int clients_ = 0;
   std::string chroot_dir_;  // set once actually chrooted
   bool stopping_ = false;
