@@ -19,7 +19,7 @@
 #include "build_paths.h"
 #include "common/base/log.h"
 #include "common/event/loop.h"
-#include "master/log_writer.h"
+#include "common/server/log_writer.h"
 #include "master/master.h"
 #include "common/server/pid_file.h"
 
@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   auto lock = lock_pid_file(queue_dir);
   if (!lock) log::fatal("%s", lock.error().text.c_str());
 
-  LogWriter writer;
+  server::LogWriter writer;
   if (auto s = writer.open(cfg->main); !s) log::fatal("maillog_file: %s", s.error().text.c_str());
   // Start-up problems reach the terminal; in the foreground, every line.
   if (opts.foreground_log) writer.set_echo_stderr(true);

@@ -71,7 +71,7 @@ Result<Config> load_config(const std::string& config_dir, std::vector<std::strin
   return Config{std::move(*main), std::move(*services)};
 }
 
-Master::Master(event::Loop& loop, std::string config_dir, LogWriter& log)
+Master::Master(event::Loop& loop, std::string config_dir, server::LogWriter& log)
     : loop_(loop), config_dir_(std::move(config_dir)), log_(log) {
   privileged_ = geteuid() == 0;
   int pair[2];

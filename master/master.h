@@ -16,7 +16,7 @@
 #include "common/config/master_cf.h"
 #include "common/event/loop.h"
 #include "master/listeners.h"
-#include "master/log_writer.h"
+#include "common/server/log_writer.h"
 
 namespace tern::master {
 
@@ -30,7 +30,7 @@ Result<Config> load_config(const std::string& config_dir, std::vector<std::strin
 
 class Master {
  public:
-  Master(event::Loop& loop, std::string config_dir, LogWriter& log);
+  Master(event::Loop& loop, std::string config_dir, server::LogWriter& log);
   ~Master();
   // Opens the listeners of cfg; nothing is started until a client comes.
   Status start(Config cfg);
@@ -60,7 +60,7 @@ class Master {
 
   event::Loop& loop_;
   std::string config_dir_;
-  LogWriter& log_;
+  server::LogWriter& log_;
   std::optional<Config> cfg_;
   std::vector<std::unique_ptr<Service>> services_;
   std::map<pid_t, std::unique_ptr<Child>> children_;

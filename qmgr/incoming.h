@@ -3,37 +3,63 @@
 // must read back whole) and moved into active/, durably, with the log line
 // administrators grep for:
 //   ID: from=<sender>, size=1234, nrcpt=2 (queue active)
-// A file that does not read back is moved to corrupt/ (kept, never deleted)
-// with a warning. Directory scans, reads and renames run on the worker pool.
+// and remembered in the ActiveSet (active_set.h). A file that does not read
+// back is moved to corrupt/ (kept, never deleted) with a warning. Directory
+// scans, reads and renames run on the worker pool.
+//
+// Each scan also keeps the ActiveSet true to active/:
+//  - a file in active/ that qmgr does not know goes back to incoming/ and is
+//    taken in again: at start-up that is everything a previous qmgr was
+//    working on (as Postfix's qmgr does), later only what someone put there
+//    by hand;
+//  - an entry whose file left active/ (ternsuper held, requeued or deleted
+//    it) is dropped, with the log line
+//      ID: no longer in active/ (held, requeued or deleted by the administrator)
+//  - released and requeued messages arrive in incoming/ (inotify and
+//    ternsuper's wake-up start a scan) and are taken in like new ones.
 //
 // Wake-ups coalesce: a request during a scan makes one more scan after it.
 // Scheduling and delivery from active/ come with the next issue; until then
 // messages wait in active/.
 
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/event/worker_pool.h"
+#include "qmgr/active_set.h"
 
 namespace tern::qmgr {
 
+struct ScanResult {
+  std::vector<std::pair<std::string, ActiveEntry>> taken;  // moved into active/ by this scan
+  std::map<std::string, FileKey> active;                    // what active/ held at the end
+  bool active_listed = false;                               // false: the listing failed
+  int returned = 0;                                         // unknown files sent back to incoming/
+};
+
+// One scan, blocking (for the worker pool and for tests). `known`: the IDs
+// of the ActiveSet when the scan started.
+ScanResult scan_queue(const std::string& queue_dir, const std::set<std::string>& known);
+
 class Incoming {
  public:
-  Incoming(event::WorkerPool& pool, std::string queue_dir) : pool_(pool), queue_dir_(std::move(queue_dir)) {}
+  Incoming(event::WorkerPool& pool, std::string queue_dir, ActiveSet& active)
+      : pool_(pool), queue_dir_(std::move(queue_dir)), active_(active) {}
   void request_scan();
   int moved() const { return moved_; }
 
  private:
-  void scan_done(int moved);
+  void scan_done(ScanResult result);
 
   event::WorkerPool& pool_;
   std::string queue_dir_;
+  ActiveSet& active_;
   bool running_ = false;
   bool again_ = false;
   int moved_ = 0;
 };
-
-// One scan, blocking (for the worker pool and for tests): returns how many
-// messages moved to active/.
-int move_incoming(const std::string& queue_dir);
 
 }  // namespace tern::qmgr

@@ -1,7 +1,10 @@
 // qmgr(8): the queue manager. In this version: takes new messages from
-// incoming/ into active/ (qmgr/incoming.h). Woken by a change in incoming/
-// (inotify, so smtpd and pickup need not ask), by a wake-up on public/qmgr
-// (master's wakeup column, ternqueue), and by queue_run_delay as a fallback.
+// incoming/ into active/ (qmgr/incoming.h) and keeps its memory of active/
+// (qmgr/active_set.h) true to the disk while ternsuper holds, releases,
+// requeues or deletes messages. Woken by a change in incoming/ (inotify, so
+// smtpd, pickup and ternsuper's releases need not ask), by a wake-up on
+// public/qmgr (master's wakeup column, ternsuper, ternqueue), and by
+// queue_run_delay as a fallback.
 
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -12,10 +15,12 @@
 #include "common/base/log.h"
 #include "common/queue/queue_dirs.h"
 #include "common/server/skeleton.h"
+#include "qmgr/active_set.h"
 #include "qmgr/incoming.h"
 
 int main(int argc, char** argv) {
   using namespace tern;
+  qmgr::ActiveSet active;
   std::optional<qmgr::Incoming> incoming;
   Fd inotify;
   event::IoWatch inotify_watch;
@@ -27,7 +32,7 @@ int main(int argc, char** argv) {
   spec.resident = true;
   spec.init_unprivileged = [&](server::Context& ctx) -> Status {
     std::string queue_dir = ctx.jail_path(ctx.config().str("queue_directory"));
-    incoming.emplace(ctx.workers(), queue_dir);
+    incoming.emplace(ctx.workers(), queue_dir, active);
     int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0) return sys_error("inotify_init1");
     inotify = Fd(fd);
@@ -43,11 +48,12 @@ int main(int argc, char** argv) {
     });
     fallback = event::Timer(ctx.loop(), [&] { incoming->request_scan(); });
     fallback.start_every(ctx.config().seconds("queue_run_delay"));
-    incoming->request_scan();  // whatever arrived while qmgr was down
+    incoming->request_scan();  // whatever arrived while qmgr was down, and active/ of the last run
     return {};
   };
   spec.on_connection = [&](server::Context& ctx, Fd fd, const server::Peer&) {
-    // A wake-up: the byte itself carries nothing qmgr needs yet.
+    // A wake-up: the byte itself carries nothing qmgr needs yet. The scan
+    // also notices what ternsuper took out of active/.
     fd.reset();
     incoming->request_scan();
     ctx.client_done();

@@ -4,12 +4,17 @@
 //   ternqueue [-c DIR] -j            the same as JSON, one message per line
 //   ternqueue [-c DIR] -i ID         one message's entry
 //
-// Reads the queue directories directly, so it needs read access to them
-// (root, or the owner of a personal instance). The listing for other users
-// through the showq service, flush (-f) and the last delivery reason per
-// recipient arrive with qmgr's scheduling.
+// Who may read the queue directories (root, the mail system, the owner of a
+// personal instance) lists them directly; anyone else gets the same listing
+// from showq(8) over public/showq (common/queue/showq_protocol.h). Either
+// way the entries go through one formatter (common/queue/queue_listing.h),
+// so the output is the same byte for byte, and it is printed as it comes: a
+// large queue is never held in memory. Flush (-f) and the last delivery
+// reason per recipient arrive with qmgr's scheduling.
 
-#include <time.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,99 +25,112 @@
 #include <vector>
 
 #include "build_paths.h"
+#include "common/base/fd.h"
 #include "common/config/main_cf.h"
-#include "common/queue/qfile_reader.h"
 #include "common/queue/queue_dirs.h"
+#include "common/queue/queue_id.h"
+#include "common/queue/queue_listing.h"
+#include "common/queue/showq_protocol.h"
 
 namespace {
 
 using namespace tern;
+using queue::ListingFormatter;
 
-struct Item {
-  queue::Queue where;
-  std::string id;
-  queue::Envelope env;
-};
-
-// The mark Postfix's mailq puts after an ID: * active, ! on hold.
-const char* mark(queue::Queue q) {
-  if (q == queue::Queue::kActive) return "*";
-  if (q == queue::Queue::kHold) return "!";
-  return " ";
-}
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out;
-}
-
-long long arrival_seconds(const queue::Envelope& env) {
-  return std::chrono::duration_cast<std::chrono::seconds>(env.arrival.time_since_epoch()).count();
-}
-
-void print_list(const std::vector<Item>& items) {
-  if (items.empty()) {
-    std::printf("Mail queue is empty\n");
-    return;
-  }
-  std::printf("-Queue ID-          --Size-- ----Arrival Time---- -Sender/Recipient-------\n");
-  unsigned long long total = 0;
-  for (auto& it : items) {
-    time_t t = static_cast<time_t>(arrival_seconds(it.env));
-    tm lt;
-    localtime_r(&t, &lt);
-    char when[32];
-    strftime(when, sizeof when, "%a %b %e %H:%M:%S", &lt);
-    std::printf("%s%s %8llu %s  %s\n", it.id.c_str(), mark(it.where),
-                static_cast<unsigned long long>(it.env.message_size), when,
-                it.env.sender.empty() ? "MAILER-DAEMON" : it.env.sender.c_str());
-    for (auto& r : it.env.recipients) {
-      if (queue::is_final(r.status)) continue;
-      std::printf("%48s%s\n", "", r.address.c_str());
-    }
-    std::printf("\n");
-    total += it.env.message_size;
-  }
-  std::printf("-- %llu Kbytes in %zu Request%s.\n", (total + 1023) / 1024, items.size(), items.size() == 1 ? "" : "s");
-}
-
-void print_json(const std::vector<Item>& items) {
-  for (auto& it : items) {
-    std::string line = "{\"queue_name\": \"" + std::string(queue::queue_name(it.where)) + "\", \"queue_id\": \"" +
-                       it.id + "\", \"arrival_time\": " + std::to_string(arrival_seconds(it.env)) +
-                       ", \"message_size\": " + std::to_string(it.env.message_size) + ", \"sender\": \"" +
-                       json_escape(it.env.sender) + "\", \"recipients\": [";
-    bool first = true;
-    for (auto& r : it.env.recipients) {
-      line += std::string(first ? "" : ", ") + "{\"address\": \"" + json_escape(r.address) + "\", \"status\": \"" +
-              std::string(queue::status_name(r.status)) + "\"}";
-      first = false;
-    }
-    line += "]}";
-    std::printf("%s\n", line.c_str());
-  }
-}
+// How long showq may keep us waiting for its next bytes.
+constexpr int kShowqTimeoutSeconds = 60;
 
 int usage() {
   std::fprintf(stderr, "usage: ternqueue [-c config_dir] -p | -j | -i queue_id\n");
   return 2;
+}
+
+void out(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stdout); }
+
+[[noreturn]] void fatal(const std::string& text) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "ternqueue: fatal: %s\n", text.c_str());
+  std::exit(1);
+}
+
+// The queue as its readers see it. An Error with EACCES: ask showq.
+Result<size_t> list_directly(const std::string& queue_dir, const std::string& only_id, ListingFormatter& f) {
+  auto ids = queue::listed_ids(queue_dir, only_id);
+  if (!ids) return ids.take_error();
+  for (const auto& [q, id] : *ids) {
+    auto e = queue::read_listing_entry(queue_dir, q, id);
+    if (!e) {
+      if (e.error().code == Errc::kSystem && e.error().err == EACCES) return e.take_error();
+      continue;  // delivered or moved while we looked, or corrupt
+    }
+    out(f.entry(*e));
+  }
+  return f.count();
+}
+
+class LineReader {
+ public:
+  explicit LineReader(int fd) : fd_(fd) {}
+  // The next line without its LF; an error at EOF before END or on a
+  // line longer than the protocol allows.
+  Result<std::string> next() {
+    for (;;) {
+      size_t nl = buf_.find('\n', pos_);
+      if (nl != std::string::npos) {
+        std::string line = buf_.substr(pos_, nl - pos_);
+        pos_ = nl + 1;
+        if (pos_ > 65536) {
+          buf_.erase(0, pos_);
+          pos_ = 0;
+        }
+        return line;
+      }
+      if (buf_.size() - pos_ > queue::showq::kMaxReplyLine) return make_error(Errc::kLimit, "showq: line too long");
+      char chunk[16384];
+      ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return make_error(Errc::kTemporary, "showq: timed out");
+        return sys_error("showq: read");
+      }
+      if (n == 0) return make_error(Errc::kTemporary, "showq: connection closed before the end of the listing");
+      buf_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_;
+  std::string buf_;
+  size_t pos_ = 0;
+};
+
+Result<size_t> list_through_showq(const std::string& queue_dir, const std::string& only_id, ListingFormatter& f) {
+  std::string path = queue_dir + "/public/showq";
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  if (path.size() >= sizeof sun.sun_path) return invalid("socket path too long: " + path);
+  std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
+  int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return sys_error("socket");
+  Fd fd(s);
+  timeval tv{kShowqTimeoutSeconds, 0};
+  ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (::connect(s, reinterpret_cast<sockaddr*>(&sun), sizeof sun) < 0)
+    return sys_error("connect to " + path + " (is the mail system running?)");
+  queue::showq::Request req;
+  req.id = only_id;
+  if (Status st = write_all(s, req.format()); !st) return st.take_error();
+  LineReader reader(s);
+  queue::showq::Decoder decoder;
+  for (;;) {
+    auto line = reader.next();
+    if (!line) return line.take_error();
+    auto ev = decoder.feed(*line);
+    if (!ev) return ev.take_error();
+    if (*ev == queue::showq::Decoder::Event::kEntry) out(f.entry(decoder.take_entry()));
+    if (*ev == queue::showq::Decoder::Event::kEnd) return f.count();
+  }
 }
 
 }  // namespace
@@ -133,32 +151,24 @@ int main(int argc, char** argv) {
     }
   }
   if (!mode || optind != argc) return usage();
-  auto cf = config::MainCf::load(config_dir);
-  if (!cf) {
-    std::fprintf(stderr, "ternqueue: fatal: %s\n", cf.error().text.c_str());
-    return 1;
-  }
-  std::string queue_dir = cf->str("queue_directory");
-  std::vector<Item> items;
-  for (auto q : {queue::Queue::kActive, queue::Queue::kIncoming, queue::Queue::kDeferred, queue::Queue::kHold}) {
-    auto ids = queue::scan(queue_dir, q);
-    if (!ids) {
-      std::fprintf(stderr, "ternqueue: fatal: %s%s\n", ids.error().text.c_str(),
-                   ids.error().err == EACCES ? " (the queue is readable by root and the mail system only)" : "");
-      return 1;
-    }
-    for (auto& id : *ids) {
-      if (!only_id.empty() && id != only_id) continue;
-      auto r = queue::QfileReader::open(queue::path_of(queue_dir, q, id));
-      if (!r) continue;  // delivered or moved while we looked
-      items.push_back({q, id, r->envelope()});
-    }
-  }
-  if (!only_id.empty() && items.empty()) {
+  if (!only_id.empty() && !queue::is_valid_queue_id(only_id)) {
     std::fprintf(stderr, "ternqueue: %s: no such message in the queue\n", only_id.c_str());
     return 1;
   }
-  if (mode == 'j') print_json(items);
-  else print_list(items);
+  auto cf = config::MainCf::load(config_dir);
+  if (!cf) fatal(cf.error().text);
+  std::string queue_dir = cf->str("queue_directory");
+
+  ListingFormatter f(mode == 'j' ? ListingFormatter::Style::kJson : ListingFormatter::Style::kText);
+  auto listed = list_directly(queue_dir, only_id, f);
+  if (!listed && listed.error().code == Errc::kSystem && listed.error().err == EACCES && f.count() == 0)
+    listed = list_through_showq(queue_dir, only_id, f);
+  if (!listed) fatal(listed.error().text);
+  if (!only_id.empty() && *listed == 0) {
+    std::fprintf(stderr, "ternqueue: %s: no such message in the queue\n", only_id.c_str());
+    return 1;
+  }
+  out(f.finish());
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) fatal("write error on standard output");
   return 0;
 }

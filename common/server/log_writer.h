@@ -4,6 +4,8 @@
 // set: appended as "Mon DD HH:MM:SS host tag: text" (a path, or /dev/stdout
 // for containers). Otherwise syslog: RFC 3164 datagrams to /dev/log with the
 // child's own tag and syslog_facility, so chrooted daemons need no /dev/log.
+// Tools that log what they did to the mail (ternsuper) open one of their own:
+// appends of one line are atomic, so their lines and master's never mix.
 
 #include <string>
 #include <string_view>
@@ -12,7 +14,7 @@
 #include "common/base/log.h"
 #include "common/config/main_cf.h"
 
-namespace tern::master {
+namespace tern::server {
 
 class LogWriter {
  public:
@@ -38,4 +40,4 @@ class LogWriter {
   std::string path_;
 };
 
-}  // namespace tern::master
+}  // namespace tern::server

@@ -1,4 +1,4 @@
-#include "master/log_writer.h"
+#include "common/server/log_writer.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -10,7 +10,7 @@
 
 #include "common/base/strings.h"
 
-namespace tern::master {
+namespace tern::server {
 namespace {
 
 int facility_code(std::string_view name) {
@@ -89,4 +89,4 @@ void LogWriter::write(log::Level level, std::string_view tag_and_text) {
   }
 }
 
-}  // namespace tern::master
+}  // namespace tern::server
