@@ -15,11 +15,9 @@
 
 namespace tern::smtpd {
 
-void Session::cmd_data(const Command& c) {
-  if (!c.args.empty()) return error_reply(501, "5.5.4", "Syntax: DATA");
-  if (!mail_) return error_reply(503, "5.5.1", "Error: need MAIL command");
-  if (rcpts_.empty()) return error_reply(503, "5.5.1", "Error: need RCPT command");
-
+// The queue file with its envelope and Received: (RFC 5321 4.4), for DATA
+// and for the first BDAT alike; the message then streams into cleanup_.
+std::optional<Session::Refusal> Session::begin_message() {
   queue::Envelope env;
   env.arrival = ctx_.clock().wall_now();
   env.sender = mail_->sender.is_null ? "" : mail_->sender.str();
@@ -81,25 +79,27 @@ void Session::cmd_data(const Command& c) {
     const Error& e = cleanup.error();
     std::string text = e.text;
     Errc code = e.code;
+    const char* command = chunking_ ? "BDAT" : "DATA";
     reset_transaction();
     if (code == Errc::kLimit) {  // alias expansion loops or explodes
-      log::warning("reject: DATA from %s: %s", client().c_str(), text.c_str());
-      return error_reply(554, "5.4.6", "Error: " + text);
+      log::warning("reject: %s from %s: %s", command, client().c_str(), text.c_str());
+      return Refusal{554, "5.4.6", "Error: " + text};
     }
     if (code == Errc::kInvalid) {  // every recipient was an alias to nowhere
-      log::warning("reject: DATA from %s: %s", client().c_str(), text.c_str());
-      return error_reply(550, "5.1.1", "Error: " + text);
+      log::warning("reject: %s from %s: %s", command, client().c_str(), text.c_str());
+      return Refusal{550, "5.1.1", "Error: " + text};
     }
     if (code == Errc::kTemporary) log::warning("alias lookup failed: %s", text.c_str());
     else log::error("cannot create a queue file: %s", text.c_str());
-    return reply(451, "4.3.0", code == Errc::kTemporary ? "Error: temporary lookup failure" : "Error: queue file write error");
+    return Refusal{451, "4.3.0", code == Errc::kTemporary ? "Error: temporary lookup failure" : "Error: queue file write error",
+                   false};
   }
   cleanup_ = std::move(*cleanup);
   trace.queue_id = cleanup_->queue_id();
   if (auto s = cleanup_->append(mail::received_header(trace) + "\r\n"); !s) {
     log::error("%s: queue file write error: %s", cleanup_->queue_id().c_str(), s.error().text.c_str());
     reset_transaction();
-    return reply(451, "4.3.0", "Error: queue file write error");
+    return Refusal{451, "4.3.0", "Error: queue file write error", false};
   }
   // Postfix's shape, which log summarisers read the SASL login from.
   if (authenticated())
@@ -107,6 +107,16 @@ void Session::cmd_data(const Command& c) {
               sasl_method_.c_str(), sasl_user_.c_str());
   else
     log::info("%s: client=%s", cleanup_->queue_id().c_str(), client().c_str());
+  return std::nullopt;
+}
+
+void Session::cmd_data(const Command& c) {
+  if (!c.args.empty()) return error_reply(501, "5.5.4", "Syntax: DATA");
+  if (!mail_) return error_reply(503, "5.5.1", "Error: need MAIL command");
+  // RFC 3030 2: DATA and BDAT do not mix in one transaction.
+  if (chunking_) return error_reply(503, "5.5.1", "Error: DATA after BDAT");
+  if (rcpts_.empty()) return error_reply(503, "5.5.1", "Error: need RCPT command");
+  if (auto refused = begin_message()) return refuse(*refused);
   decoder_.emplace(settings_.normalize_bare_newlines ? mail::DataDecoder::BareNewlines::kNormalize
                                                       : mail::DataDecoder::BareNewlines::kReject);
   data_failed_ = false;
@@ -136,31 +146,46 @@ void Session::data_input() {
 void Session::data_end() {
   data_deadline_.cancel();
   phase_ = Phase::kCommands;
-  std::string id = cleanup_->queue_id();
-  if (decoder_->refused()) {
-    log::info("%s: reject: bare <LF> or <CR> in message content from %s", id.c_str(), client().c_str());
+  if (auto refused = content_refusal(decoder_->refused() ? "<LF> or <CR>" : nullptr)) {
     reset_transaction();
-    return error_reply(550, "5.5.2", "Error: bare <LF> or <CR> received in message content");
+    return refuse(*refused);
   }
-  if (data_failed_) {
-    auto fault = cleanup_->fault();
-    reset_transaction();
-    switch (fault) {
-      case queue::CleanupFault::kTooBig:
-        log::info("%s: reject: message size exceeds message_size_limit from %s", id.c_str(), client().c_str());
-        return error_reply(552, "5.3.4", "Error: message file too big");
-      case queue::CleanupFault::kHeaderTooLarge:
-        return error_reply(552, "5.3.4", "Error: message header too large");
-      case queue::CleanupFault::kTooManyHops:
-        log::info("%s: reject: too many hops from %s", id.c_str(), client().c_str());
-        return error_reply(554, "5.4.6", "Error: too many hops (mail loop?)");
-      case queue::CleanupFault::kSystem:
-      case queue::CleanupFault::kNone:
-        return reply(451, "4.3.0", "Error: queue file write error");
-    }
+  commit_message();
+}
+
+void Session::refuse(const Refusal& r) {
+  if (r.counts) return error_reply(r.code, r.enhanced, r.text);
+  reply(r.code, r.enhanced, r.text);
+}
+
+// Why the content that went into cleanup_ cannot be queued, if it cannot:
+// a bare CR or LF the decoder refused, or what the cleanup step refused.
+std::optional<Session::Refusal> Session::content_refusal(const char* bare) {
+  const std::string& id = cleanup_->queue_id();
+  if (bare) {
+    log::info("%s: reject: bare %s in message content from %s", id.c_str(), bare, client().c_str());
+    return Refusal{550, "5.5.2", std::string("Error: bare ") + bare + " received in message content"};
   }
-  // Durable before acknowledged: fsync, rename, fsync of incoming/ happen on
-  // a worker; reading stops until they are done.
+  if (!data_failed_) return std::nullopt;
+  switch (cleanup_->fault()) {
+    case queue::CleanupFault::kTooBig:
+      log::info("%s: reject: message size exceeds message_size_limit from %s", id.c_str(), client().c_str());
+      return Refusal{552, "5.3.4", "Error: message file too big"};
+    case queue::CleanupFault::kHeaderTooLarge:
+      return Refusal{552, "5.3.4", "Error: message header too large"};
+    case queue::CleanupFault::kTooManyHops:
+      log::info("%s: reject: too many hops from %s", id.c_str(), client().c_str());
+      return Refusal{554, "5.4.6", "Error: too many hops (mail loop?)"};
+    case queue::CleanupFault::kSystem:
+    case queue::CleanupFault::kNone:
+      break;
+  }
+  return Refusal{451, "4.3.0", "Error: queue file write error", false};
+}
+
+// Durable before acknowledged: fsync, rename, fsync of incoming/ happen on
+// a worker; reading stops until they are done.
+void Session::commit_message() {
   phase_ = Phase::kWaiting;
   bufferevent_disable(bev_.get(), EV_READ);
   timeout_.cancel();
@@ -181,17 +206,23 @@ void Session::data_end() {
 
 void Session::data_committed(queue::Cleanup& job, const Status& result) {
   phase_ = Phase::kCommands;
+  const bool chunked = chunking_.has_value();
   if (result.ok()) {
     log::info("%s: from=<%s>, size=%llu, nrcpt=%zu (queued)", job.queue_id().c_str(), mail_->sender.str().c_str(),
               static_cast<unsigned long long>(job.size()), job.recipient_count());
-    reply(250, "2.0.0", "Ok: queued as " + job.queue_id());
+    // BDAT's answer also counts the octets, as Postfix's does.
+    if (chunked)
+      reply(250, "2.0.0",
+            "Ok: " + std::to_string(chunking_->account.total()) + " bytes queued as " + job.queue_id());
+    else
+      reply(250, "2.0.0", "Ok: queued as " + job.queue_id());
     messages_++;
   } else {
     log::error("%s: cannot make the queue file durable: %s", job.queue_id().c_str(), result.error().text.c_str());
     reply(451, "4.3.0", "Error: queue file write error");
   }
   reset_transaction();
-  if (closing_after_wait_) return finish("lost connection after DATA");
+  if (closing_after_wait_) return finish(chunked ? "lost connection after BDAT" : "lost connection after DATA");
   bufferevent_enable(bev_.get(), EV_READ);
   process_input();
 }

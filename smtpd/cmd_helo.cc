@@ -21,7 +21,9 @@ void Session::cmd_helo(const Command& c, bool extended) {
   if (settings_.tls_ctx && settings_.tls_level != Settings::TlsLevel::kNone && !tls_active_)
     lines.push_back("STARTTLS");
   if (settings_.sasl_enabled && tls_active_) lines.push_back("AUTH PLAIN LOGIN");
-  lines.insert(lines.end(), {"ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8"});
+  if (settings_.vrfy_enabled) lines.push_back("VRFY");
+  // RFC 3030: BDAT (cmd_bdat.cc); BINARYMIME is not offered.
+  lines.insert(lines.end(), {"ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"});
   // RFC 2034: with ENHANCEDSTATUSCODES offered, EHLO's own lines carry no code.
   reply_lines(250, "", lines);
 }

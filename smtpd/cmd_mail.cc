@@ -12,6 +12,9 @@ mail::ArgOptions Session::arg_options() const {
   o.offered.eightbitmime = true;
   o.offered.smtputf8 = true;
   o.offered.dsn = true;
+  // CHUNKING is offered, BINARYMIME is not (as in Postfix): the queue keeps
+  // the message in lines ending in CRLF, and BDAT content is stored so
+  // (common/mail/smtp_bdat.h), which binary content would not survive.
   o.offered.chunking = false;
   o.offered.auth = settings_.sasl_enabled && tls_active_;
   return o;

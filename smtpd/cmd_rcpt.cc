@@ -10,6 +10,8 @@ namespace tern::smtpd {
 
 void Session::cmd_rcpt(const Command& c) {
   if (!mail_) return error_reply(503, "5.5.1", "Error: need MAIL command");
+  // The envelope went into the queue file with the first BDAT chunk.
+  if (chunking_) return error_reply(503, "5.5.1", "Error: RCPT after BDAT");
   if (static_cast<int>(rcpts_.size()) >= settings_.recipient_limit)
     return reply(452, "4.5.3", "Error: too many recipients");
   mail::ArgFault why = mail::ArgFault::kNone;
@@ -71,9 +73,15 @@ void Session::recipient_checked(RecipientStatus status, const std::string& why) 
       reply(451, "4.3.0", "<" + addr + ">: Temporary lookup failure");
       break;
   }
+  check_answered(resume, "RCPT");
+}
+
+// After RCPT's or VRFY's recipient check has been answered: reading goes
+// on, unless the client left meanwhile. With `resume` false the answer came
+// inline, and the command loop goes on by itself.
+void Session::check_answered(bool resume, const char* command) {
   if (phase_ == Phase::kClosing) return;
-  // The client left while its recipient was being checked.
-  if (closing_after_wait_) return finish("lost connection after RCPT");
+  if (closing_after_wait_) return finish(("lost connection after " + std::string(command)).c_str());
   bufferevent_enable(bev_.get(), EV_READ);
   if (resume) process_input();
 }

@@ -1,4 +1,4 @@
-// RSET, NOOP, QUIT, VRFY and HELP (RFC 5321 4.1.1.5 - 4.1.1.10).
+// RSET, NOOP, QUIT and HELP (RFC 5321 4.1.1.5 - 4.1.1.10); VRFY is in cmd_vrfy.cc.
 
 #include "smtpd/session.h"
 
@@ -17,15 +17,8 @@ void Session::cmd_quit(const Command&) {
   close_after_reply();
 }
 
-// VRFY would tell a harvester which addresses exist: never answered, with
-// the 252 RFC 5321 3.5.3 allows (Postfix's disable_vrfy_command = yes).
-void Session::cmd_vrfy(const Command& c) {
-  if (c.args.empty()) return error_reply(501, "5.5.4", "Syntax: VRFY address");
-  reply(252, "2.0.0", "Cannot VRFY user; try RCPT to find out");
-}
-
 void Session::cmd_help(const Command&) {
-  reply(214, "2.0.0", "Commands: HELO EHLO STARTTLS AUTH MAIL RCPT DATA RSET NOOP QUIT VRFY HELP; see RFC 5321");
+  reply(214, "2.0.0", "Commands: HELO EHLO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP; see RFC 5321");
 }
 
 }  // namespace tern::smtpd

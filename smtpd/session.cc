@@ -59,7 +59,8 @@ Session::Session(server::Context& ctx, const Settings& settings, queue::QueueIdG
   set_callbacks();
   timeout_ = event::Timer(ctx_.loop(), [this] {
     if (phase_ == Phase::kClosing) return finish("timeout sending the last reply");
-    log::info("timeout after %s from %s", phase_ == Phase::kData ? "DATA" : "command", client().c_str());
+    log::info("timeout after %s from %s",
+              phase_ == Phase::kData ? "DATA" : phase_ == Phase::kBdat ? "BDAT" : "command", client().c_str());
     reply(421, "4.4.2", settings_.myhostname + " Error: timeout exceeded");
     close_after_reply();
   });
@@ -67,7 +68,8 @@ Session::Session(server::Context& ctx, const Settings& settings, queue::QueueIdG
     if (phase_ == Phase::kClosing) finish(nullptr);
   });
   data_deadline_ = event::Timer(ctx_.loop(), [this] {
-    log::info("DATA took longer than smtpd_data_timeout from %s", client().c_str());
+    log::info("%s took longer than smtpd_data_timeout from %s", phase_ == Phase::kBdat ? "a BDAT chunk" : "DATA",
+              client().c_str());
     reply(421, "4.4.2", settings_.myhostname + " Error: timeout exceeded");
     close_after_reply();
   });
@@ -126,7 +128,9 @@ void Session::on_event(bufferevent* bev, short what, void* self) noexcept {
     return;
   }
   if (what & BEV_EVENT_EOF) {
-    s->finish(s->phase_ == Phase::kData ? "lost connection after DATA" : nullptr);
+    s->finish(s->phase_ == Phase::kData   ? "lost connection after DATA"
+              : s->phase_ == Phase::kBdat ? "lost connection after BDAT"
+                                          : nullptr);
   } else if (what & BEV_EVENT_ERROR) {
     if (s->tls_active_) {
       // Every OpenSSL error this connection saw, not just the first.
@@ -274,7 +278,7 @@ bool Session::read_command_line(std::string* line) {
 void Session::process_input() {
   arm_timeout();
   std::string line;
-  while (phase_ == Phase::kCommands || phase_ == Phase::kData || phase_ == Phase::kAuth) {
+  while (phase_ == Phase::kCommands || phase_ == Phase::kData || phase_ == Phase::kBdat || phase_ == Phase::kAuth) {
     if (evbuffer_get_length(bufferevent_get_output(bev_.get())) > kMaxPendingOutput) {
       bufferevent_disable(bev_.get(), EV_READ);  // on_write resumes
       return;
@@ -282,6 +286,11 @@ void Session::process_input() {
     if (phase_ == Phase::kData) {
       data_input();
       if (phase_ == Phase::kData) return;  // wants more bytes
+      continue;
+    }
+    if (phase_ == Phase::kBdat) {
+      bdat_input();
+      if (phase_ == Phase::kBdat) return;  // wants more octets
       continue;
     }
     if (!read_command_line(&line)) return;
@@ -304,6 +313,9 @@ void Session::dispatch(std::string_view line) {
     case CommandError::kMissingTo: return error_reply(501, "5.5.4", "Syntax: RCPT TO:<address>");
     case CommandError::kNone: break;
   }
+  // Chunks pipelined behind a refused BDAT share its answer; anything else
+  // ends that (cmd_bdat.cc).
+  if (c.verb != Verb::kBdat) bdat_failure_.reset();
   switch (c.verb) {
     case Verb::kHelo: return cmd_helo(c, false);
     case Verb::kEhlo: return cmd_helo(c, true);
@@ -319,7 +331,7 @@ void Session::dispatch(std::string_view line) {
     case Verb::kExpn: return error_reply(502, "5.5.1", "Error: EXPN is not offered");
     case Verb::kStarttls: return cmd_starttls(c);
     case Verb::kAuth: return cmd_auth(c);
-    case Verb::kBdat:
+    case Verb::kBdat: return cmd_bdat(c);
     case Verb::kUnknown:
       return error_reply(502, "5.5.2", "Error: command not recognized");
   }
@@ -333,6 +345,7 @@ void Session::reset_transaction() {
   cleanup_.reset();
   decoder_.reset();
   decoded_.clear();
+  chunking_.reset();
 }
 
 }  // namespace tern::smtpd

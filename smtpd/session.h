@@ -27,6 +27,7 @@
 #include "common/dns/client_name.h"
 #include "common/event/handles.h"
 #include "common/event/loop.h"
+#include "common/mail/smtp_bdat.h"
 #include "common/mail/smtp_data.h"
 #include "common/mail/smtp_path.h"
 #include "common/queue/cleanup.h"
@@ -54,8 +55,18 @@ class Session {
   void start();
 
  private:
-  // kAuth: reading a SASL response line; kAuthWait: authd is answering.
-  enum class Phase { kCommands, kData, kWaiting, kAuth, kAuthWait, kClosing };
+  // kAuth: reading a SASL response line; kAuthWait: authd is answering;
+  // kBdat: reading the octets of a BDAT chunk (cmd_bdat.cc).
+  enum class Phase { kCommands, kData, kBdat, kWaiting, kAuth, kAuthWait, kClosing };
+
+  // An error reply decided now and sent later (after a BDAT chunk's octets
+  // have been read); `counts` toward smtpd_hard_error_limit.
+  struct Refusal {
+    int code = 0;
+    std::string enhanced;
+    std::string text;
+    bool counts = true;
+  };
 
   // I/O
   static void on_read(bufferevent* bev, void* self) noexcept;
@@ -76,7 +87,8 @@ class Session {
   void arm_timeout();
   std::string client() const;  // "name[address]" for log lines
 
-  // Commands (one file each: cmd_helo.cc, cmd_mail.cc, cmd_rcpt.cc, cmd_data.cc, cmd_simple.cc)
+  // Commands (one file each: cmd_helo.cc, cmd_mail.cc, cmd_rcpt.cc, cmd_data.cc, cmd_bdat.cc,
+  // cmd_vrfy.cc, cmd_simple.cc)
   void dispatch(std::string_view line);
   void cmd_helo(const Command& c, bool extended);
   void cmd_mail(const Command& c);
@@ -86,6 +98,8 @@ class Session {
   void cmd_noop(const Command& c);
   void cmd_quit(const Command& c);
   void cmd_vrfy(const Command& c);
+  void vrfy_checked(const std::string& addr, RecipientStatus status, const std::string& why);
+  void cmd_bdat(const Command& c);
   void cmd_help(const Command& c);
   void cmd_starttls(const Command& c);
   void cmd_auth(const Command& c);
@@ -97,9 +111,18 @@ class Session {
   bool authenticated() const { return !sasl_user_.empty(); }
   void data_input();
   void data_end();
+  // The message, whether it comes with DATA or BDAT (cmd_data.cc).
+  std::optional<Refusal> begin_message();
+  std::optional<Refusal> content_refusal(const char* bare);  // bare: "<CR>" refused, or null
+  void commit_message();
   void data_committed(queue::Cleanup& job, const Status& result);
+  void refuse(const Refusal& r);
+  // BDAT (cmd_bdat.cc)
+  void bdat_input();
+  void bdat_chunk_end();
   void reset_transaction();
   void recipient_checked(RecipientStatus status, const std::string& why);
+  void check_answered(bool resume, const char* command);
   mail::ArgOptions arg_options() const;
   void arg_error(mail::ArgFault why, const Error& e, bool sender);
 
@@ -136,14 +159,28 @@ class Session {
   std::optional<mail::MailArgs> mail_;
   std::vector<queue::Recipient> rcpts_;
   queue::Recipient pending_rcpt_;                      // waiting for check_recipient
-  std::unique_ptr<auth::UserdbLookup> rcpt_lookup_;
+  std::unique_ptr<auth::UserdbLookup> rcpt_lookup_;  // RCPT's or VRFY's recipient check
   bool checking_inline_ = false;
   std::unique_ptr<queue::Cleanup> cleanup_;
   std::optional<mail::DataDecoder> decoder_;
   std::string decoded_;
-  unsigned long long data_bytes_ = 0;
-  bool data_too_big_ = false;
   bool data_failed_ = false;
+  // CHUNKING (RFC 3030), from the transaction's first accepted BDAT to its end.
+  struct Chunking {
+    mail::ChunkDecoder decoder;
+    mail::ChunkAccount account;
+  };
+  std::optional<Chunking> chunking_;
+  // The chunk being read: its octets left, LAST, and the refusal to send
+  // once they are all read (they are then dropped, not stored).
+  uint64_t chunk_size_ = 0;
+  uint64_t chunk_left_ = 0;
+  bool chunk_last_ = false;
+  std::optional<Refusal> chunk_refusal_;
+  // After a refused chunk, the chunks the client pipelined behind it get
+  // the same answer (RFC 3030 2: accept and discard them) until LAST or any
+  // other command; they do not count as further errors.
+  std::optional<Refusal> bdat_failure_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool closing_after_wait_ = false;
   int commands_ = 0;

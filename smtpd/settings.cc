@@ -19,6 +19,7 @@ Result<Settings> Settings::load(const config::MainCf& cf) {
   std::string bare = to_lower(cf.str("smtpd_forbid_bare_newline"));
   if (bare == "normalize") s.normalize_bare_newlines = true;
   else if (bare != "yes") return invalid("smtpd_forbid_bare_newline: expected yes or normalize, not " + bare);
+  s.vrfy_enabled = !cf.boolean("disable_vrfy_command");
   std::string tls = to_lower(cf.str("smtpd_tls_security_level"));
   if (tls == "none") s.tls_level = Settings::TlsLevel::kNone;
   else if (tls == "may") s.tls_level = Settings::TlsLevel::kMay;

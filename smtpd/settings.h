@@ -28,6 +28,7 @@ struct Settings {
   unsigned long long message_size_limit = 52428800;  // 0 = unlimited
   int recipient_limit = 1000;         // smtpd_recipient_limit
   bool normalize_bare_newlines = false;  // smtpd_forbid_bare_newline = normalize
+  bool vrfy_enabled = false;          // disable_vrfy_command = no
   // TLS (RFC 3207, RFC 8314): the context is built before the drop.
   enum class TlsLevel { kNone, kMay, kEncrypt };
   TlsLevel tls_level = TlsLevel::kMay;  // smtpd_tls_security_level

@@ -135,6 +135,8 @@ std::vector<ParamDef> make_table() {
        "recipients per message; beyond it 452 4.5.3"},
       {"smtpd_forbid_bare_newline", "yes", T::kString,
        "yes: refuse a message with a bare CR or LF (SMTP smuggling); normalize: store it as CRLF"},
+      {"disable_vrfy_command", "yes", T::kBool,
+       "yes: VRFY gets a neutral 252 for every address; no: RCPT's recipient check answers it (250, 550 5.1.1)"},
       {"header_size_limit", "102400", T::kSize,
        "largest message header block in bytes; larger is refused with 552 5.3.4"},
       {"header_count_limit", "1000", T::kInt,
