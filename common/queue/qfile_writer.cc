@@ -183,7 +183,9 @@ Status QfileWriter::append(std::string_view bytes) {
     return {};
   }
   // Fill the buffer to kBufferSize, write it; a large rest goes straight out.
-  size_t take = kBufferSize - buffer_.size();
+  // The buffer may already hold more than kBufferSize (an envelope of many
+  // recipients): then it goes out as it is, and nothing is taken.
+  size_t take = buffer_.size() < kBufferSize ? kBufferSize - buffer_.size() : 0;
   buffer_ += bytes.substr(0, take);
   if (Status st = flush(); !st) return fail(st.take_error());
   bytes.remove_prefix(take);

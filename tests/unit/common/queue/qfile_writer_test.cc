@@ -97,6 +97,31 @@ TEST_CASE("qfile_writer: a minimal envelope and an empty message round-trip", "[
   CHECK(r->message_size() == 0);
 }
 
+TEST_CASE("qfile_writer: an envelope larger than the write buffer is written whole", "[queue]") {
+  // 2,000 recipients make a ~120 KB envelope, more than kBufferSize: the
+  // first append used to compute a negative fill and wrote stray memory.
+  TempDir dir;
+  make_queue_dirs(dir.path());
+  Envelope env = minimal_envelope();
+  env.recipients.clear();
+  for (int i = 0; i < 2000; ++i) {
+    Recipient r;
+    r.address = "recipient-" + std::to_string(i) + "@a-rather-long-domain-name.example.org";
+    env.recipients.push_back(r);
+  }
+  for (std::string message : {std::string("x\r\n"), std::string(3 * QfileWriter::kBufferSize + 5, 'm')}) {
+    TempDir d;
+    make_queue_dirs(d.path());
+    std::string path = write_queue_file(d.path(), env, message);
+    auto r = QfileReader::open(path);
+    REQUIRE(r.ok());
+    check_same(r->envelope(), env);
+    auto body = r->read_message_all();
+    REQUIRE(body.ok());
+    CHECK(*body == message);
+  }
+}
+
 TEST_CASE("qfile_writer: a large message streamed in uneven chunks arrives byte for byte", "[queue]") {
   TempDir dir;
   make_queue_dirs(dir.path());
