@@ -9,10 +9,11 @@
 //   one; END (or ERROR); shutdown of our side, and close once the client
 //   has closed (at most kLingerTimeout later).
 //
-// Bounded: at most kLowWater bytes plus one batch (kBatchBytes, or
-// kBatchEntries messages) wait for a client at any time, so a client that
-// stops reading costs little memory, and one that makes no progress for
-// kIdleTimeout is dropped. The loop never reads a queue file itself.
+// Bounded: at most kLowWater bytes plus one batch (kBatchEntries messages,
+// or kBatchBytes and the message that crosses it) wait for a client at any
+// time, so a client that stops reading costs little memory, and one that
+// makes no progress for kIdleTimeout is dropped. The loop never reads a
+// queue file itself.
 //
 // Lifetime: owned through a shared_ptr by the service (showq/main.cc) and by
 // each worker job in flight, so a completion after a close finds a live,
@@ -50,6 +51,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Ends the conversation now (graceful stop of the service).
   void close(const std::string& why);
   size_t sent() const { return sent_; }
+  // Bytes waiting for the client (for tests of the bound).
+  size_t buffered() const { return out_.size(); }
 
  private:
   void on_events(short events);
