@@ -111,6 +111,11 @@ Status write_file_atomic(const std::string& path, std::string_view content, Dura
   return {};
 }
 
+Status publish_rename(const std::string& from, const std::string& to) {
+  if (Status st = checked_rename(from, to); !st) return st;
+  return fsync_dir(dir_of(to));
+}
+
 Status durable_rename(const std::string& from, const std::string& to) {
   if (Status st = checked_rename(from, to); !st) return st;
   std::string to_dir = dir_of(to);

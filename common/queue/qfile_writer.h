@@ -62,7 +62,8 @@ class QfileWriter {
   Status append(std::string_view bytes);
   // Flushes, writes the trailer, fsyncs the file and closes it.
   Status finish();
-  // durable_rename into incoming/: after this the message is in the queue.
+  // publish_rename into incoming/ (fsync of incoming/; tmp/ is scratch):
+  // after this the message is in the queue.
   Status commit();
   // Removes the file (from tmp/; after commit it belongs to the queue and
   // is left alone). Safe to call more than once.

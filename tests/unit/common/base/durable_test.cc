@@ -81,6 +81,21 @@ TEST_CASE("durable: durable_rename moves a file across directories", "[base]") {
   CHECK_FALSE(tern::durable_rename(dir.path() + "/missing", dir.path() + "/c").ok());
 }
 
+TEST_CASE("durable: publish_rename moves a file out of a scratch directory", "[base]") {
+  TempDir dir;
+  std::string sub = dir.path() + "/incoming";
+  REQUIRE(::mkdir(sub.c_str(), 0700) == 0);
+  REQUIRE(tern::write_file_atomic(dir.path() + "/a", "payload").ok());
+  REQUIRE(tern::publish_rename(dir.path() + "/a", sub + "/b").ok());
+  CHECK(slurp(sub + "/b") == "payload");
+  CHECK(::access((dir.path() + "/a").c_str(), F_OK) != 0);
+  ::unlink((sub + "/b").c_str());
+  auto st = tern::publish_rename(dir.path() + "/missing", sub + "/c");
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().err == ENOENT);
+  ::rmdir(sub.c_str());
+}
+
 TEST_CASE("durable: fsync_dir of a missing directory fails", "[base]") {
   CHECK_FALSE(tern::fsync_dir("/nonexistent/tern/dir").ok());
 }

@@ -277,7 +277,6 @@ TEST_CASE("qfile_writer: a failing write, fsync or rename leaves nothing in inco
       {"file fsync", tern::fault::Point::kFsync, 0, false},
       {"rename", tern::fault::Point::kRename, 0, true},
       {"incoming/ fsync", tern::fault::Point::kFsync, 0, true},
-      {"tmp/ fsync", tern::fault::Point::kFsync, 1, true},
   };
   for (const Case& c : cases) {
     INFO(c.what);
