@@ -6,7 +6,9 @@ connection usable after); refused chunks are read to their end, so what they
 carry is never taken as a command; DATA or RCPT after BDAT is 503; syntax
 errors are 501 5.5.4; bare LF becomes CRLF, a bare CR is refused by default;
 over STARTTLS with AUTH on 587 and over implicit TLS on 465. Then VRFY: a
-neutral 252 by default, and RCPT's own answer with disable_vrfy_command = no."""
+neutral 252 by default, and RCPT's own answer with disable_vrfy_command = no;
+with smtpd_forbid_bare_newline = normalize a bare CR is kept; a stalled chunk
+times out (421 4.4.2); a failing fsync gives BDAT LAST 451 4.3.0, never 250."""
 import base64
 import os
 import re
@@ -254,6 +256,52 @@ def test_vrfy_enabled(suite):
     c.close()
 
 
+def test_normalize_and_timeout(suite):
+    """smtpd_forbid_bare_newline = normalize keeps a bare CR; a stalled chunk times out."""
+    sent = b"Subject: cr\r\n\r\na\rb\r\nend\r\r"
+    c = open_transaction(suite.port(25))
+    c.send(b"BDAT 5\r\n" + sent[:5] + b"BDAT %d LAST\r\n" % (len(sent) - 5) + sent[5:])
+    expect(c.reply(), 250, "2.0.0 Ok: 5 bytes", "a chunk")
+    qid = queued_id(c.reply(), len(sent), "a bare CR with smtpd_forbid_bare_newline = normalize")
+    body, _ = after_received(terncat_message(suite, qid))
+    check(body == sent + b"\r\n", f"the bare CRs are kept, the last line given its CRLF: {body!r}")
+    c.close()
+
+    c = open_transaction(suite.port(25))
+    c.send(b"BDAT 100 LAST\r\nonly ten..")
+    expect(c.reply(), 421, "4.4.2", "a chunk that stops arriving (smtpd_timeout)")
+    c.close()
+    check(wait_for(lambda: "timeout after BDAT from" in suite.log_text()), "the log says the timeout came in BDAT")
+
+    c = open_transaction(suite.port(25))
+    c.send(b"BDAT 100\r\npart of it")
+    c.close()
+    check(wait_for(lambda: "lost connection after BDAT from" in suite.log_text()), "and a client gone in a chunk")
+
+
+def test_fsync_failure():
+    """Durable before acknowledged, as for DATA: a failing fsync gives BDAT
+    LAST 451 4.3.0, never 250, and leaves nothing behind."""
+    suite = Suite({"message_size_limit": str(LIMIT)})
+    try:
+        suite.start({"TERN_FAULTS": "fsync:5:1"})
+        msg = b"Subject: durable\r\n\r\nbody\r\n"
+        c = open_transaction(suite.port(25))
+        c.send(b"BDAT 10\r\n" + msg[:10] + b"BDAT %d LAST\r\n" % (len(msg) - 10) + msg[10:])
+        expect(c.reply(), 250, "2.0.0 Ok: 10 bytes", "a chunk")
+        expect(c.reply(), 451, "4.3.0", "a failing fsync: BDAT LAST gets 451 4.3.0, never 250")
+        check(not suite.queue_files(), "nothing is queued")
+        check(not suite.queue_files("tmp"), "nor left in tmp/")
+        expect(c.cmd("MAIL FROM:<alice@example.org>"), 250, "2.1.0", "MAIL on the same connection")
+        expect(c.cmd("RCPT TO:<demo@example.test>"), 250, "2.1.5", "RCPT")
+        c.send(b"BDAT %d LAST\r\n" % len(msg) + msg)
+        queued_id(c.reply(), len(msg), "the next message (no fault left) is queued")
+        c.close()
+    finally:
+        suite.stop()
+        suite.cleanup()
+
+
 def main():
     suite = Suite({"message_size_limit": str(LIMIT)})
     try:
@@ -266,12 +314,19 @@ def main():
         test_submission_tls(suite)
         test_vrfy_default(suite)
         suite.stop()
-        suite.configure({"disable_vrfy_command": "no"})
+        suite.configure({"disable_vrfy_command": "no", "smtpd_forbid_bare_newline": "normalize",
+                         "smtpd_timeout": "2s"})
         suite.start()
         test_vrfy_enabled(suite)
+        test_normalize_and_timeout(suite)
         suite.stop()
     finally:
         suite.cleanup()
+    # Only builds with TERN_FAULT_INJECTION can fail an fsync on purpose.
+    if os.environ.get("TERN_FAULT_BUILD", "1") == "1":
+        test_fsync_failure()
+    else:
+        print("skipped: the fsync-failure check needs a TERN_FAULT_INJECTION build")
 
 
 if __name__ == "__main__":
