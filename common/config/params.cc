@@ -75,7 +75,7 @@ std::vector<ParamDef> make_table() {
       {"service_throttle_time", "60s", T::kTime,
        "how long master waits before restarting a service that failed before serving anyone"},
       {"max_idle", "100s", T::kTime, "how long a service process waits for a new client before it exits"},
-      {"max_use", "100", T::kInt,
+      {"max_use", "10000", T::kInt,
        "clients a process serves before it exits and master replaces it (0 = unlimited)"},
       {"worker_threads", "16", T::kInt,
        "threads each daemon runs for blocking work: fsync, renames, directory scans, password hashing"},
