@@ -92,7 +92,7 @@ def main():
         silent = out["a:silent.example.test"]
         check(silent["result"] == "timeout" and 1800 <= silent["ms"] <= 3500,
               f"a server that stays silent gives a timeout at dns_timeout (2 s): {silent}")
-        check(all(out[c[0]]["ms"] < 1500 for c in cases),
+        check(all(out[c[0]]["ms"] < 1800 for c in cases),
               "the other lookups, made at the same time, did not wait for it")
         check(out["pending"] == 0, "nothing is left pending")
         check(dns.count("big.example.test", "A") == 2 and any(q[0] == "tcp" for q in dns.queries),

@@ -94,13 +94,13 @@ def main():
 
             dns.set_zone(BASE)
             _, waited, qid = send(suite, "no ptr")
-            check(wait_for(lambda: f"{qid}: client=unknown[127.0.0.1]" in suite.log_text()) and waited < 1.5,
-                  f"127.0.0.1 without a PTR: unknown, at once ({waited:.2f} s)")
+            check(wait_for(lambda: f"{qid}: client=unknown[127.0.0.1]" in suite.log_text()) and waited < 1.9,
+                  f"127.0.0.1 without a PTR: unknown, without waiting for dns_timeout ({waited:.2f} s)")
 
             dns.set_zone(BASE + f"servfail {PTR}\n")
             _, waited, qid = send(suite, "servfail")
-            check(wait_for(lambda: f"{qid}: client=unknown[127.0.0.1]" in suite.log_text()) and waited < 1.5,
-                  f"a SERVFAIL: unknown, at once ({waited:.2f} s)")
+            check(wait_for(lambda: f"{qid}: client=unknown[127.0.0.1]" in suite.log_text()) and waited < 1.9,
+                  f"a SERVFAIL: unknown, without waiting for dns_timeout ({waited:.2f} s)")
 
             # A silent server: three clients at once all wait about
             # dns_timeout (2 s), not three times that: the loop serves
