@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-#include "authd/line_io.h"
+#include "common/ipc/line_io.h"
 #include "common/auth/client_protocol.h"
 #include "common/auth/sasl_mechanism.h"
 #include "common/event/loop.h"
@@ -72,7 +72,7 @@ class ClientConn {
   Authd& authd_;
   uint64_t serial_;
   std::string peer_;
-  LineIo io_;
+  ipc::LineIo io_;
   std::string cookie_hex_;
   bool version_ok_ = false;
   unsigned pid_ = 0;  // 0 until CPID: the handshake is not finished

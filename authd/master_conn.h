@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "authd/line_io.h"
+#include "common/ipc/line_io.h"
 
 namespace tern::authd {
 
@@ -28,7 +28,7 @@ class MasterConn {
   Authd& authd_;
   uint64_t serial_;
   std::string peer_;
-  LineIo io_;
+  ipc::LineIo io_;
   bool version_ok_ = false;
 };
 

@@ -46,8 +46,12 @@ void Session::cmd_mail(const Command& c) {
     return error_reply(530, "5.7.0", "Must issue a STARTTLS command first");
   if (settings_.sasl_required && !authenticated()) return error_reply(530, "5.7.0", "Authentication required");
   if (mail_) return error_reply(503, "5.5.1", "Error: nested MAIL command");
+  if (!wait_for_rate(RateEvent::kMessage, c.args, &Session::mail_from)) mail_from(c.args);
+}
+
+void Session::mail_from(std::string_view text) {
   mail::ArgFault why = mail::ArgFault::kNone;
-  auto args = mail::parse_mail_args(c.args, arg_options(), &why);
+  auto args = mail::parse_mail_args(text, arg_options(), &why);
   if (!args) return arg_error(why, args.error(), /*sender=*/true);
   if (args->params.size && settings_.message_size_limit && *args->params.size > settings_.message_size_limit)
     return error_reply(552, "5.3.4", "Message size exceeds fixed limit");

@@ -12,10 +12,14 @@ void Session::cmd_rcpt(const Command& c) {
   if (!mail_) return error_reply(503, "5.5.1", "Error: need MAIL command");
   // The envelope went into the queue file with the first BDAT chunk.
   if (chunking_) return error_reply(503, "5.5.1", "Error: RCPT after BDAT");
+  if (!wait_for_rate(RateEvent::kRcpt, c.args, &Session::rcpt_to)) rcpt_to(c.args);
+}
+
+void Session::rcpt_to(std::string_view text) {
   if (static_cast<int>(rcpts_.size()) >= settings_.recipient_limit)
     return reply(452, "4.5.3", "Error: too many recipients");
   mail::ArgFault why = mail::ArgFault::kNone;
-  auto args = mail::parse_rcpt_args(c.args, arg_options(), mail_->params.smtputf8, &why);
+  auto args = mail::parse_rcpt_args(text, arg_options(), mail_->params.smtputf8, &why);
   if (!args) return arg_error(why, args.error(), /*sender=*/false);
   const mail::Address& rcpt = args->recipient;
   RelayVerdict verdict = settings_.relay.check(rcpt, peer_.address, authenticated());

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "common/base/log.h"
+#include "common/ipc/anvil_client.h"
 #include "common/queue/queue_id.h"
 #include "common/table/table.h"
 #include "common/server/skeleton.h"
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   std::optional<smtpd::Settings> settings;
   queue::QueueIdGenerator ids;
   std::map<smtpd::Session*, std::unique_ptr<smtpd::Session>> sessions;
+  std::unique_ptr<ipc::AnvilClient> anvil;  // one connection per process (client_limits.h)
 
   server::ServiceSpec spec;
   spec.program = "smtpd";
@@ -49,6 +51,10 @@ int main(int argc, char** argv) {
     settings->cleanup.aliases = &settings->aliases;
     settings->directory.userdb_socket = ctx.jail_path(settings->directory.userdb_socket);
     settings->auth_socket = ctx.jail_path(settings->auth_socket);
+    if (settings->limits.any()) {
+      anvil = std::make_unique<ipc::AnvilClient>(ctx.loop(), ctx.jail_path(settings->limits.anvil_socket));
+      settings->limits.anvil = anvil.get();
+    }
     return {};
   };
   spec.on_connection = [&](server::Context& ctx, Fd fd, const server::Peer& peer) {
@@ -60,6 +66,10 @@ int main(int argc, char** argv) {
     auto* raw = session.get();
     sessions[raw] = std::move(session);
     raw->start();
+  };
+  spec.on_exit = [&](server::Context&) {
+    if (settings) settings->limits.anvil = nullptr;
+    anvil.reset();
   };
   spec.overload_reply = "421 4.3.2 Service busy, try again later\r\n";
   return server::run_service(argc, argv, std::move(spec));

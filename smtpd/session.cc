@@ -23,7 +23,12 @@ constexpr size_t kMaxPendingOutput = 256 * 1024;
 
 Session::Session(server::Context& ctx, const Settings& settings, queue::QueueIdGenerator& ids, Fd fd,
                  server::Peer peer, std::function<void(Session*)> on_closed)
-    : ctx_(ctx), settings_(settings), ids_(ids), peer_(std::move(peer)), on_closed_(std::move(on_closed)) {
+    : ctx_(ctx),
+      settings_(settings),
+      ids_(ids),
+      peer_(std::move(peer)),
+      limits_(settings.limits, ctx.service_name(), peer_.address),
+      on_closed_(std::move(on_closed)) {
   sockaddr_storage local{};
   socklen_t len = sizeof local;
   if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &len) == 0) {
@@ -99,6 +104,10 @@ void Session::greet() {
     done(this);  // destroys *this
     return;
   }
+  admit();  // then send_greeting() or 421 (session_limits.cc)
+}
+
+void Session::send_greeting() {
   reply(220, "", settings_.banner);
   bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
   arm_timeout();

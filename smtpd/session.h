@@ -34,6 +34,7 @@
 #include "common/queue/queue_id.h"
 #include "common/server/skeleton.h"
 #include "common/tls/tls.h"
+#include "smtpd/client_limits.h"
 #include "smtpd/command.h"
 #include "smtpd/recipient_check.h"
 #include "smtpd/settings.h"
@@ -84,6 +85,12 @@ class Session {
   // Session start (client_name.cc): the client's name, then the greeting.
   void name_known(dns::ClientName name);
   void greet();
+  // Per-client limits (session_limits.cc): anvil's verdict on the new
+  // connection, then the greeting or 421; before MAIL and RCPT the rates.
+  void admit();
+  void admitted(const ConnectVerdict& v);
+  void send_greeting();
+  bool wait_for_rate(RateEvent ev, std::string_view args, void (Session::*next)(std::string_view));
   void arm_timeout();
   std::string client() const;  // "name[address]" for log lines
 
@@ -92,7 +99,9 @@ class Session {
   void dispatch(std::string_view line);
   void cmd_helo(const Command& c, bool extended);
   void cmd_mail(const Command& c);
+  void mail_from(std::string_view args);
   void cmd_rcpt(const Command& c);
+  void rcpt_to(std::string_view args);
   void cmd_data(const Command& c);
   void cmd_rset(const Command& c);
   void cmd_noop(const Command& c);
@@ -132,6 +141,7 @@ class Session {
   server::Peer peer_;
   std::string client_name_ = "unknown";  // forward-confirmed reverse name
   std::unique_ptr<dns::ClientNameLookup> name_lookup_;  // until the greeting
+  SessionLimits limits_;
   std::function<void(Session*)> on_closed_;
   event::BuffereventPtr bev_;
   event::Timer timeout_;

@@ -68,6 +68,9 @@ Result<Settings> Settings::load(const config::MainCf& cf) {
     if (!net) return net.take_error();
     s.relay.mynetworks.push_back(*net);
   }
+  auto limits = ClientLimits::load(cf);
+  if (!limits) return limits.take_error();
+  s.limits = std::move(*limits);
   for (auto& d : cf.list("virtual_mailbox_domains")) s.relay.local_domains.push_back(to_lower(d));
   for (auto& d : cf.list("mydestination")) s.relay.local_domains.push_back(to_lower(d));
   s.directory.delimiters = cf.str("recipient_delimiter");

@@ -9,6 +9,7 @@
 
 #include "common/config/main_cf.h"
 #include "common/queue/cleanup.h"
+#include "smtpd/client_limits.h"
 #include "smtpd/recipient_check.h"
 #include "common/tls/tls.h"
 #include "smtpd/relay_policy.h"
@@ -43,6 +44,7 @@ struct Settings {
   std::chrono::seconds auth_timeout{30};
   SenderLogins sender_logins;           // smtpd_sender_login_maps
   RelayPolicy relay;
+  ClientLimits limits;  // per-client counts and rates, through anvil
   queue::CleanupSettings cleanup;
   RecipientDirectory directory;
   queue::AliasSettings aliases;  // views of directory's tables

@@ -129,6 +129,8 @@ std::vector<Service> services(const InstanceSettings& s) {
        "n", "n", "-", "-", "lmtp-deliver", {vmail}, true},
       {"Picks up local submissions from maildrop/", "pickup", "unix", "n", "-", "y", "60", "1", "pickup", {}},
       {"The queue manager", "qmgr", "unix", "n", "-", "n", "300", "1", "qmgr", {}},
+      {"Per-client connection counts and rates for every smtpd process", "anvil", "unix", "-", "-", "y", "-",
+       "1", "anvil", {priv_group}},
       {"Delivery to other mail servers", "smtp", "unix", "-", "-", "y", "-", "-", "smtp-client", {priv_group}},
       {"LMTP client (to lmtp-deliver, or to Dovecot)", "lmtp", "unix", "-", "-", "y", "-", "-", "smtp-client",
        {priv_group}},

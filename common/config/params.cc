@@ -143,6 +143,21 @@ std::vector<ParamDef> make_table() {
        "most header fields in one message; more is refused with 552 5.3.4"},
       {"hopcount_limit", "50", T::kInt,
        "most Received: header fields; more means a mail loop (554 5.4.6)"},
+
+      // Per-client limits: smtpd asks anvil, which counts for every process.
+      {"smtpd_client_connection_count_limit", "50", T::kInt,
+       "connections one client may have open to one service at once (0 = no limit); beyond it 421 4.7.0"},
+      {"smtpd_client_connection_rate_limit", "0", T::kInt,
+       "connections one client may make to one service per anvil_rate_time_unit (0 = no limit); beyond it 421 4.7.0"},
+      {"smtpd_client_message_rate_limit", "0", T::kInt,
+       "MAIL commands one client may send to one service per anvil_rate_time_unit (0 = no limit); beyond it 450 4.7.1"},
+      {"smtpd_client_recipient_rate_limit", "0", T::kInt,
+       "RCPT commands one client may send to one service per anvil_rate_time_unit (0 = no limit); beyond it 450 4.7.1"},
+      {"smtpd_client_event_limit_exceptions", "$mynetworks", T::kList,
+       "client networks exempt from the per-client connection and rate limits"},
+      {"anvil_rate_time_unit", "60s", T::kTime, "the time unit of anvil's rates (the smtpd_client_*_rate_limit parameters)"},
+      {"anvil_status_update_time", "600s", T::kTime,
+       "how often anvil logs the peak counts and rates of the period (0 = never)"},
   };
   std::sort(t.begin(), t.end(), [](const ParamDef& a, const ParamDef& b) { return a.name < b.name; });
   return t;

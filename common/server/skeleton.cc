@@ -385,6 +385,7 @@ int run_service(int argc, char** argv, ServiceSpec spec) {
     ctx.stop();
   });
   auto served = server.serve();
+  if (spec.on_exit) spec.on_exit(ctx);
   pool.stop();
   if (!served) log::fatal("%s", served.error().text.c_str());
   return 0;

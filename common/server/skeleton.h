@@ -14,7 +14,8 @@
 //   accept and answer overload_reply at once; exit after max_idle without
 //   clients or once max_use clients have been served and none is left
 //   stop gracefully on SIGTERM, SIGINT or when master goes away: close the
-//   listeners, tell the service (on_stop), exit when the last client is done.
+//   listeners, tell the service (on_stop), exit when the last client is done
+//   (on_exit first).
 
 #include <functional>
 #include <string>
@@ -59,6 +60,9 @@ struct ServiceSpec {
   bool dns = false;
   // Graceful stop began: finish or close clients (IMAP says * BYE).
   std::function<void(Context&)> on_stop;
+  // The loop has ended, and is still there: destroy what holds timers or
+  // watches of it (a client of another service kept for the whole process).
+  std::function<void(Context&)> on_exit;
 };
 
 class Context {

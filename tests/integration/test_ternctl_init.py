@@ -92,7 +92,7 @@ def check_files(d, out, domain, port_base):
     for port in (25, 587, 465, 143, 993, 24):
         check(re.search(r"^#?%d\s+inet\s" % (port_base + port), master, re.M),
               "master.cf has an inet service on %d" % (port_base + port))
-    for svc in ("pickup", "qmgr", "smtp", "lmtp", "deliver", "login/imap", "auth", "userdb", "showq"):
+    for svc in ("pickup", "qmgr", "anvil", "smtp", "lmtp", "deliver", "login/imap", "auth", "userdb", "showq"):
         check(re.search(r"^#?%s\s+unix\s" % re.escape(svc), master, re.M), "master.cf lists " + svc)
     check("tern_user=vmail" in master and "tern_listen_group=tern-priv" in master,
           "master.cf uses the reserved tern_* options")

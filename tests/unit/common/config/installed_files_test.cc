@@ -80,7 +80,7 @@ TEST_CASE("etc/master.cf: loads as shipped and every example service is valid", 
   for (const auto& e : *r) keys.push_back(e.name + "/" + e.type_name() + " " + e.user);
   CHECK(keys == std::vector<std::string>{
                     "smtp/inet tern", "submission/inet tern", "smtps/inet tern", "pickup/unix tern",
-                    "qmgr/unix tern", "showq/unix tern", "smtp/unix tern", "lmtp/unix tern",
+                    "qmgr/unix tern", "anvil/unix tern", "showq/unix tern", "smtp/unix tern", "lmtp/unix tern",
                     "deliver/unix vmail", "127.0.0.1:24/inet vmail", "imap/inet tern-login",
                     "imaps/inet tern-login", "login/imap/unix vmail", "auth/unix tern-auth",
                     "login/auth/unix tern-auth", "userdb/unix tern-auth"});

@@ -1,4 +1,4 @@
-#include "authd/line_io.h"
+#include "common/ipc/line_io.h"
 
 #include <openssl/crypto.h>
 #include <sys/socket.h>
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace tern::authd {
+namespace tern::ipc {
 
 LineIo::LineIo(event::Loop& loop, Fd fd, size_t max_line, LineFn on_line, CloseFn on_close)
     : fd_(std::move(fd)), max_line_(max_line), on_line_(std::move(on_line)), on_close_(std::move(on_close)) {
@@ -77,4 +77,4 @@ void LineIo::read_some() {
   if (in_.size() > max_line_) close("line too long");
 }
 
-}  // namespace tern::authd
+}  // namespace tern::ipc

@@ -1,10 +1,12 @@
 #pragma once
-// Buffered line I/O on one non-blocking stream socket, for authd's two
-// protocols. Lines end in LF (a CR before it is kept: Dovecot's protocols
-// never send one). A line longer than max_line, a peer that stops reading
-// while more than kMaxOutput bytes wait for it, EOF or an error end the
-// connection through on_close(why). The owner destroys the LineIo later,
-// never from inside its own callbacks.
+// Buffered line I/O on one non-blocking stream socket: authd's two
+// Dovecot protocols, anvil's protocol on both ends. Lines end in LF (a CR
+// before it is kept: none of these protocols sends one). Every line read is
+// wiped from memory once handled (authd's carry SASL responses). A line
+// longer than max_line, a peer that stops reading while more than
+// kMaxOutput bytes wait for it, EOF or an error end the connection through
+// on_close(why). The owner destroys the LineIo later, never from inside its
+// own callbacks.
 
 #include <functional>
 #include <string>
@@ -13,7 +15,7 @@
 #include "common/base/fd.h"
 #include "common/event/loop.h"
 
-namespace tern::authd {
+namespace tern::ipc {
 
 class LineIo {
  public:
@@ -44,4 +46,4 @@ class LineIo {
   bool closed_ = false;
 };
 
-}  // namespace tern::authd
+}  // namespace tern::ipc
