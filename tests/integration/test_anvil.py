@@ -130,10 +130,11 @@ def test_count_and_event_rates(suite):
 
 def test_connection_rate(suite):
     port = suite.port(25)
-    start = time.monotonic()
     for i in range(5):
         c, g = open_session(port)
         check(g[0] == 220, f"connection {i + 1} of 5 in the time unit is accepted: {g}")
+        if i == 0:
+            start = time.monotonic()  # anvil started the client's time unit before this greeting
         quit_session(c)
     refused(port, "the 6th connection in the time unit")
     over_limit_logged(suite, "Connection rate", 6)
