@@ -71,6 +71,7 @@ std::vector<Queue> default_admin_queues(AdminOp op) {
 }
 
 bool admin_queue_allowed(AdminOp op, Queue q) {
+  if (op == AdminOp::kRelease) return q == Queue::kHold;
   switch (q) {
     case Queue::kIncoming:
     case Queue::kActive:

@@ -50,7 +50,8 @@ inline constexpr int kSearchRounds = 3;
 
 std::vector<Queue> default_admin_queues(AdminOp op);
 // The queues an operation may act on at all (an administrator may name
-// corrupt/ for a delete, never tmp/, maildrop/ or defer/).
+// corrupt/ for a delete, never tmp/, maildrop/ or defer/; release only
+// takes from hold/).
 bool admin_queue_allowed(AdminOp op, Queue q);
 
 // Applies op to the message `id`, looked for in `queues`. Returns the queue it

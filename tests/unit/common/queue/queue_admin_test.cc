@@ -106,6 +106,7 @@ TEST_CASE("queue_admin: ALL acts on every message of the named queues once", "[q
 TEST_CASE("queue_admin: which queues each operation may touch", "[queue]") {
   CHECK(admin_queue_allowed(AdminOp::kDelete, Queue::kCorrupt));
   CHECK_FALSE(admin_queue_allowed(AdminOp::kHold, Queue::kCorrupt));
+  CHECK_FALSE(admin_queue_allowed(AdminOp::kRelease, Queue::kDeferred));
   for (AdminOp op : {AdminOp::kDelete, AdminOp::kHold, AdminOp::kRelease, AdminOp::kRequeue}) {
     CHECK_FALSE(admin_queue_allowed(op, Queue::kMaildrop));
     CHECK_FALSE(admin_queue_allowed(op, Queue::kTmp));
