@@ -6,9 +6,10 @@ file, a stray name, an old tmp/ file and a wrong mode without losing mail."""
 import os
 import smtplib
 import subprocess
+import threading
 import time
 
-from tern_harness import BIN, Suite, check, wait_for
+from tern_harness import BIN, Suite, check, fail, wait_for
 
 
 def tool(suite, name, *args, stdin=None):
@@ -159,6 +160,29 @@ def main():
         r = tool(suite, "ternqueue", "-p")
         check(r.stdout == "Mail queue is empty\n", f"the queue is empty: {r.stdout!r}")
         check(os.path.exists(os.path.join(suite.queue, "corrupt", "stray file")), "ALL never reaches into corrupt/")
+
+        # Racing qmgr: mail keeps arriving while everything is held, released
+        # and requeued over and over; nothing is lost or duplicated.
+        sender = threading.Thread(target=send, args=(suite, 200))
+        sender.start()
+        rounds = 0
+        while sender.is_alive() and rounds < 200:
+            for op in ("-h", "-H", "-r"):
+                r = tool(suite, "ternsuper", op, "ALL")
+                if r.returncode != 0:
+                    fail(f"ternsuper {op} ALL while mail arrives: {r.stderr.strip()}")
+            rounds += 1
+        sender.join(60)
+        r = tool(suite, "ternsuper", "-H", "ALL")
+        check(r.returncode == 0, "the last release")
+        check(wait_for(lambda: len(suite.queue_files("active")) == 200, timeout=15),
+              f"after {rounds} rounds of hold, release and requeue under load all 200 messages are in active/: "
+              f"{len(suite.queue_files())} in the queue, {len(suite.queue_files('active'))} active")
+        check(not os.listdir(os.path.join(suite.queue, "corrupt")) or
+              set(os.listdir(os.path.join(suite.queue, "corrupt"))) == {"stray file", "0000000000000000A"},
+              "nothing went to corrupt/")
+        check("error" not in "".join(l for l in suite.log_text().splitlines(True) if "tern/qmgr[" in l),
+              "qmgr logged no error")
         suite.stop()
     finally:
         suite.cleanup()
