@@ -63,5 +63,12 @@ int main(int argc, char** argv) {
     fallback.cancel();
     settle.cancel();
   };
+  // They belong to the skeleton's loop, which must outlive them: destroyed
+  // here, not after run_service() returns (that panicked at every stop).
+  spec.on_exit = [&](server::Context&) {
+    inotify_watch = event::IoWatch();
+    fallback = event::Timer();
+    settle = event::Timer();
+  };
   return server::run_service(argc, argv, std::move(spec));
 }
