@@ -33,6 +33,7 @@ Authd::Authd(event::Loop& loop, event::WorkerPool& workers, std::shared_ptr<cons
       workers_(workers),
       users_(std::move(users)),
       settings_(std::move(settings)),
+      failures_(loop.clock(), settings_.failure_limits),
       client_done_(std::move(client_done)) {}
 
 Authd::~Authd() {

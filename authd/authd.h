@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "authd/login_failures.h"
 #include "common/auth/passwd_file.h"
 #include "common/base/clock.h"
 #include "common/base/fd.h"
@@ -32,6 +33,7 @@ Protocol protocol_for_service(std::string_view service_name);
 
 struct Settings {
   Duration failure_delay = std::chrono::seconds(2);
+  FailureLimits failure_limits;  // auth_failure_limit, _window, _ban_time
   std::string service_name = "auth";
 };
 
@@ -59,6 +61,8 @@ class Authd {
   event::Loop& loop() { return loop_; }
   const Settings& settings() const { return settings_; }
   const std::shared_ptr<const auth::PasswdFile>& users() const { return users_; }
+  // Failed logins per client address, for this process (login_failures.h).
+  LoginFailures& failures() { return failures_; }
 
   // Checks plain against the user's password on the worker pool; done(ok)
   // runs on the loop, unless the connection `serial` is gone by then.
@@ -87,6 +91,7 @@ class Authd {
   event::WorkerPool& workers_;
   std::shared_ptr<const auth::PasswdFile> users_;
   Settings settings_;
+  LoginFailures failures_;
   std::function<void()> client_done_;
   uint64_t next_serial_ = 1;
   unsigned next_cuid_ = 1;

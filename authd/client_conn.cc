@@ -132,6 +132,9 @@ void ClientConn::step(Request& r, Result<auth::MechStep> s) {
   r.user = c.authcid;
   // No master users: logging in as someone else is refused.
   if (!c.authzid.empty() && c.authzid != c.authcid) return fail_later(r, "authorization identity differs");
+  // No password check for an address refused for its failures: the reply
+  // and its delay are those of a wrong password.
+  if (authd_.failures().refused(r.rip)) return fail_later(r, "refused: too many failed logins from this address", false);
   const auth::PasswdEntry* e = authd_.users()->find(c.authcid);
   r.checking = true;
   unsigned id = r.id;
@@ -160,10 +163,19 @@ void ClientConn::checked(unsigned id, bool ok, const std::string& user) {
   r.timer.start(kLoginKeep);
 }
 
-void ClientConn::fail_later(Request& r, const std::string& why) {
+void ClientConn::fail_later(Request& r, const std::string& why, bool count) {
   // One line per failure with the client address, for fail2ban-style filters.
-  log::warning("%s: %s authentication failed: user=<%s>, rip=%s: %s", r.service.c_str(), r.mech_name.c_str(),
-               printable(r.user).c_str(), r.rip.empty() ? "local" : r.rip.c_str(), why.c_str());
+  std::string rip = r.rip.empty() ? "local" : printable(r.rip);
+  log::info("login failed: user=<%s>, method=%s, rip=%s, service=%s: %s", printable(r.user).c_str(),
+            r.mech_name.c_str(), rip.c_str(), printable(r.service).c_str(), why.c_str());
+  if (count) {
+    if (auto n = authd_.failures().failed(r.rip)) {
+      const auto& l = authd_.failures().limits();
+      log::warning("%s: too many failed logins (%u in %llds), refused for %llds", rip.c_str(), *n,
+                   static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(l.window).count()),
+                   static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(l.ban_time).count()));
+    }
+  }
   r.failed = true;
   r.expect_cont = false;
   unsigned id = r.id;

@@ -5,7 +5,10 @@
 //
 // Each AUTH is a Request: its SASL mechanism, then one password check on the
 // worker pool, then OK at once or FAIL after auth_failure_delay (a timer;
-// the connection keeps serving its other requests meanwhile). A request
+// the connection keeps serving its other requests meanwhile). Each failure
+// counts against the client's address (rip=); an address refused for too
+// many failures gets the same FAIL after the same delay, without a password
+// check (login_failures.h). A request
 // that succeeded without "nologin" stays, for kLoginKeep, so that the
 // auth-master REQUEST can confirm it once (imapd after imap-login's login).
 // Limits: kMaxRequests requests in flight, lines of kClientMaxLine bytes,
@@ -65,7 +68,9 @@ class ClientConn {
   void on_cont(const auth::ContCommand& c);
   void step(Request& r, Result<auth::MechStep> s);
   void checked(unsigned id, bool ok, const std::string& user);
-  void fail_later(Request& r, const std::string& why);
+  // count: whether this failure counts against the client's address (not
+  // the refusals of an address already refused).
+  void fail_later(Request& r, const std::string& why, bool count = true);
   void fail_now(unsigned id, const std::string& reason);
   void finish(unsigned id);
 

@@ -10,18 +10,17 @@
 // privilege drop and watched: when it changes, the process finishes its
 // clients and exits, and master starts one that reads the new file.
 // Password checks run on the worker pool; failed logins are answered after
-// auth_failure_delay, by a timer.
+// auth_failure_delay, by a timer, and counted per client address: past
+// auth_failure_limit within auth_failure_window the address is refused for
+// auth_failure_ban_time (authd/login_failures.h; the count lives in each
+// process).
 
-#include <grp.h>
-#include <pwd.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <memory>
 
 #include "authd/authd.h"
 #include "common/auth/passwd_file.h"
 #include "common/base/log.h"
-#include "common/server/privilege.h"
 #include "common/server/skeleton.h"
 
 namespace {
@@ -29,33 +28,6 @@ namespace {
 using tern::Result;
 using tern::Status;
 using tern::server::Context;
-
-std::string group_name(gid_t gid) {
-  struct group gr {};
-  struct group* out = nullptr;
-  std::vector<char> buf(16384);
-  if (getgrgid_r(gid, &gr, buf.data(), buf.size(), &out) != 0 || !out) return "";
-  return out->gr_name;
-}
-
-// Every user maps to vmail (DESIGN.md "Mail store"); an instance run
-// without root maps them to the invoking user instead.
-Result<tern::auth::VmailIds> vmail_ids(const tern::config::MainCf& cf) {
-  tern::auth::VmailIds ids;
-  if (::geteuid() == 0) {
-    auto a = tern::server::lookup_account(cf.str("vmail_owner"));
-    if (!a) return a.take_error();
-    ids.uid = a->uid;
-    ids.gid = a->gid;
-    ids.user_name = a->name;
-  } else {
-    ids.uid = ::getuid();
-    ids.gid = ::getgid();
-    if (struct passwd* pw = ::getpwuid(ids.uid)) ids.user_name = pw->pw_name;
-  }
-  ids.group_name = group_name(ids.gid);
-  return ids;
-}
 
 struct State {
   std::shared_ptr<const tern::auth::PasswdFile> users;
@@ -65,7 +37,9 @@ struct State {
 
 Status load_users(Context& ctx, State& st) {
   const auto& cf = ctx.config();
-  auto ids = vmail_ids(cf);
+  // Every user maps to vmail (DESIGN.md "Mail store"); an instance run
+  // without root maps them to the invoking user instead.
+  auto ids = tern::auth::vmail_ids_for(cf.str("vmail_owner"));
   if (!ids) return ids.take_error();
   std::string path = cf.str("passwd_file");
   std::vector<std::string> warnings;
@@ -88,6 +62,10 @@ int main(int argc, char** argv) {
     st.protocol = tern::authd::protocol_for_service(ctx.service_name());
     tern::authd::Settings s;
     s.failure_delay = ctx.config().seconds("auth_failure_delay");
+    long long limit = ctx.config().integer("auth_failure_limit");
+    s.failure_limits.limit = limit < 0 ? 0 : static_cast<unsigned>(std::min(limit, 1000000LL));
+    s.failure_limits.window = ctx.config().seconds("auth_failure_window");
+    s.failure_limits.ban_time = ctx.config().seconds("auth_failure_ban_time");
     s.service_name = ctx.service_name();
     st.authd = std::make_unique<tern::authd::Authd>(ctx.loop(), ctx.workers(), st.users, s,
                                                     [&ctx] { ctx.client_done(); });

@@ -37,6 +37,8 @@
 #include "cli/ternctl/say.h"
 #include "cli/ternctl/tls_cert.h"
 #include "cli/ternctl/users_file.h"
+#include "common/auth/passwd_edit.h"
+#include "common/auth/password_scheme.h"
 #include "common/base/durable.h"
 #include "common/base/fd.h"
 #include "common/base/strings.h"
@@ -48,18 +50,6 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ternctl -c DIR init [--port-base N] [--domain D] [--listen-address A] [--admin ADDR]";
-
-// A DNS name of letters, digits and hyphens in dot-separated labels.
-bool valid_domain(std::string_view d) {
-  if (d.empty() || d.size() > 253) return false;
-  for (std::string_view label : split(d, '.')) {
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-    for (char c : label) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
-    }
-  }
-  return true;
-}
 
 bool valid_address_literal(const std::string& a) {
   unsigned char buf[16];
@@ -96,7 +86,7 @@ Status parse_args(const std::vector<std::string>& args, InstanceSettings& s) {
       s.port_base_given = true;
     } else if (name == "--domain") {
       s.domain = to_lower(value);
-      if (!valid_domain(s.domain)) return invalid("--domain: not a domain name: " + value);
+      if (!is_dns_name(s.domain)) return invalid("--domain: not a domain name: " + value);
     } else if (name == "--listen-address") {
       s.listen_address = value;
       if (value != "all" && !valid_address_literal(value))
@@ -187,24 +177,25 @@ Status write_aliases(const InstanceSettings& s) {
 // Writes DIR/users and returns the demo user's password. Needs the accounts
 // (run_check has created them).
 Result<std::string> write_users(const InstanceSettings& s, const config::MainCf& main) {
-  Account owner = invoking_user(), vmail = owner;
+  Account owner = invoking_user();
   if (::geteuid() == 0) {
     auto a = find_user(main.str("auth_owner"));
     if (!a) return a.take_error();
-    auto v = find_user(main.str("vmail_owner"));
-    if (!v) return v.take_error();
     owner = *a;
-    vmail = *v;
   }
+  auto vmail = auth::vmail_ids_for(main.str("vmail_owner"));
+  if (!vmail) return vmail.take_error();
   auto password = random_password(16);
   if (!password) return password.take_error();
-  auto hash = hash_argon2id(*password);
+  auto hash = auth::hash_password(auth::Scheme::kArgon2id, *password);
   if (!hash) return hash.take_error();
-  UserEntry demo{"demo@" + s.domain, *hash, vmail.uid, vmail.gid, s.dir + "/mail/" + s.domain + "/demo"};
+  std::string address = "demo@" + s.domain;
+  auth::NewUser demo{address, *hash, vmail->uid, vmail->gid, auth::default_home(main.str("virtual_mailbox_base"), address)};
   std::string path = main.str("passwd_file");
   std::string text = "# Users in Dovecot's passwd-file format:\n"
-                     "# user@domain:{SCHEME}hash:uid:gid::home::extra_fields\n" +
-                     format_users_line(demo);
+                     "# user@domain:{SCHEME}hash:uid:gid::home::extra_fields\n"
+                     "# Edit with ternadm(1): ternadm -c " + s.dir + " user add|del|passwd|list\n" +
+                     auth::format_user_line(demo);
   if (Status st = write_file_atomic(path, text, {.mode = 0600}); !st) return st.take_error();
   if (Status st = ensure_file(path, {owner.uid, owner.gid, 0600}, true); !st) return st.take_error();
   return password;

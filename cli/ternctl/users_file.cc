@@ -1,11 +1,10 @@
-// Password generation and hashing for the demo user (users_file.h).
+// The demo user's password (users_file.h).
 
 #include "cli/ternctl/users_file.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "common/auth/password_scheme.h"
 
 namespace tern::ctl {
 namespace {
@@ -29,15 +28,6 @@ Result<std::string> random_password(size_t length) {
   }
   OPENSSL_cleanse(buf, sizeof buf);
   return out;
-}
-
-// One implementation of the scheme for every tool and authd (common/auth).
-Result<std::string> hash_argon2id(const std::string& password) { return auth::hash_argon2id(password); }
-
-std::string format_users_line(const UserEntry& e) {
-  // user:password:uid:gid:(gecos):home:(shell):extra_fields
-  return e.address + ":" + e.hash + ":" + std::to_string(e.uid) + ":" + std::to_string(e.gid) + "::" + e.home +
-         "::\n";
 }
 
 }  // namespace tern::ctl

@@ -1,5 +1,9 @@
 #include "common/auth/passwd_file.h"
 
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
 #include "common/base/fd.h"
 #include "common/base/strings.h"
 
@@ -83,7 +87,36 @@ Result<PasswdEntry> parse_line(std::string_view line, const VmailIds& ids, const
   return e;
 }
 
+std::string group_name(gid_t gid) {
+  struct group gr {};
+  struct group* out = nullptr;
+  std::vector<char> buf(16384);
+  if (getgrgid_r(gid, &gr, buf.data(), buf.size(), &out) != 0 || !out) return "";
+  return out->gr_name;
+}
+
 }  // namespace
+
+Result<VmailIds> vmail_ids_for(const std::string& vmail_owner) {
+  VmailIds ids;
+  struct passwd pw {};
+  struct passwd* out = nullptr;
+  std::vector<char> buf(16384);
+  if (::geteuid() == 0) {
+    int rc = getpwnam_r(vmail_owner.c_str(), &pw, buf.data(), buf.size(), &out);
+    if (rc != 0) return sys_error("getpwnam " + vmail_owner, rc);
+    if (!out) return make_error(Errc::kNotFound, "vmail_owner " + vmail_owner + ": no such user");
+    ids.uid = out->pw_uid;
+    ids.gid = out->pw_gid;
+    ids.user_name = out->pw_name;
+  } else {
+    ids.uid = ::getuid();
+    ids.gid = ::getgid();
+    if (getpwuid_r(ids.uid, &pw, buf.data(), buf.size(), &out) == 0 && out) ids.user_name = out->pw_name;
+  }
+  ids.group_name = group_name(ids.gid);
+  return ids;
+}
 
 bool PasswdEntry::has_passdb_field(std::string_view name) const {
   for (const auto& [k, v] : passdb_fields)

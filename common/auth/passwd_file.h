@@ -46,6 +46,11 @@ struct VmailIds {
   std::string group_name;  // accepted in the gid field
 };
 
+// The vmail account as authd and the tools see it: vmail_owner when running
+// as root, else the invoking user (an instance run without root maps every
+// user to whoever runs it). Errc::kNotFound when vmail_owner does not exist.
+Result<VmailIds> vmail_ids_for(const std::string& vmail_owner);
+
 struct PasswdEntry {
   std::string user;  // as written in the file
   std::optional<StoredPassword> password;  // none: the user cannot log in (userdb only)

@@ -69,7 +69,47 @@ Result<bool> verify_crypt(const std::string& hash, std::string_view plain) {
   return ok;
 }
 
+Result<std::string> hash_crypt(const char* prefix, unsigned long cost, std::string_view plain) {
+  if (plain.find('\0') != std::string_view::npos) return invalid("a password with a NUL byte cannot be hashed with crypt(3)");
+  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  // nullptr random bytes: libxcrypt draws the salt from the OS (getrandom).
+  if (crypt_gensalt_rn(prefix, cost, nullptr, 0, setting, sizeof setting) == nullptr)
+    return sys_error(std::string("crypt_gensalt ") + prefix);
+  std::string phrase(plain);
+  auto data = std::make_unique<crypt_data>();
+  const char* out = crypt_rn(phrase.c_str(), setting, data.get(), sizeof *data);
+  OPENSSL_cleanse(phrase.data(), phrase.size());
+  std::string hash = out && out[0] != '*' ? out : "";
+  OPENSSL_cleanse(data.get(), sizeof *data);
+  if (hash.empty()) return invalid(std::string("crypt(3) cannot hash with method ") + prefix);
+  return hash;
+}
+
 }  // namespace
+
+Result<Scheme> scheme_from_name(std::string_view name) {
+  for (const auto& n : kSchemes)
+    if (equals_nocase(name, n.name)) return n.scheme;
+  return invalid("unsupported password scheme " + std::string(name));
+}
+
+Result<std::string> hash_password(Scheme scheme, std::string_view plain) {
+  const char* prefix = nullptr;
+  unsigned long cost = 0;
+  switch (scheme) {
+    case Scheme::kArgon2id: return hash_argon2id(plain);
+    case Scheme::kSha512Crypt: prefix = "$6$"; break;
+    case Scheme::kBlfCrypt: prefix = "$2b$"; cost = kBlfCost; break;
+    case Scheme::kYescrypt: prefix = "$y$"; break;
+    case Scheme::kCrypt:
+    case Scheme::kPlain:
+      return invalid(std::string("new passwords are not stored in ") + scheme_name(scheme) +
+                     ": use ARGON2ID, SHA512-CRYPT, BLF-CRYPT or YESCRYPT");
+  }
+  auto h = hash_crypt(prefix, cost, plain);
+  if (!h) return h.take_error();
+  return "{" + std::string(scheme_name(scheme)) + "}" + *h;
+}
 
 const char* scheme_name(Scheme s) {
   for (const auto& n : kSchemes)
@@ -83,15 +123,9 @@ Result<StoredPassword> parse_stored_password(std::string_view field) {
     size_t close = field.find('}');
     if (close == std::string_view::npos) return invalid("password scheme prefix without '}'");
     std::string_view name = field.substr(1, close - 1);
-    bool found = false;
-    for (const auto& n : kSchemes) {
-      if (equals_nocase(name, n.name)) {
-        p.scheme = n.scheme;
-        found = true;
-        break;
-      }
-    }
-    if (!found) return invalid("unsupported password scheme {" + std::string(name) + "}");
+    auto scheme = scheme_from_name(name);
+    if (!scheme) return invalid("unsupported password scheme {" + std::string(name) + "}");
+    p.scheme = *scheme;
     field.remove_prefix(close + 1);
   }
   if (field.empty()) return invalid("empty password hash");

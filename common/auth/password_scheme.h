@@ -40,4 +40,16 @@ Result<bool> verify_password(const StoredPassword& stored, std::string_view plai
 // Dovecot's ARGON2ID uses.
 Result<std::string> hash_argon2id(std::string_view plain);
 
+// A scheme by its Dovecot name, case-insensitively ("argon2id", "SHA512-CRYPT").
+Result<Scheme> scheme_from_name(std::string_view name);
+
+// A new "{SCHEME}hash" of plain with a fresh random salt, for ARGON2ID (as
+// hash_argon2id), SHA512-CRYPT (crypt(3) "$6$", libxcrypt's default 5000
+// rounds, as doveadm pw), BLF-CRYPT ("$2b$", cost kBlfCost) and YESCRYPT
+// ("$y$", libxcrypt's default cost). CRYPT and PLAIN are refused: they name
+// no method to hash with, or store no hash. A password holding a NUL byte is
+// refused for the crypt(3) schemes, which take C strings.
+inline constexpr unsigned long kBlfCost = 10;
+Result<std::string> hash_password(Scheme scheme, std::string_view plain);
+
 }  // namespace tern::auth

@@ -61,7 +61,12 @@ Status checked_rename(const std::string& from, const std::string& to) {
 // Writes, syncs and renames the already-created temporary file.
 Status fill_and_commit(Fd& fd, const std::string& tmp, const std::string& path, std::string_view content,
                        const DurableOptions& opts) {
-  // fchmod because open(2) applies the umask and the caller asked for a mode.
+  if (opts.owner_uid != -1 || opts.owner_gid != -1) {
+    if (::fchown(fd.get(), static_cast<uid_t>(opts.owner_uid), static_cast<gid_t>(opts.owner_gid)) < 0)
+      return sys_error("fchown " + tmp);
+  }
+  // fchmod because open(2) applies the umask and the caller asked for a mode
+  // (and after fchown, which may clear set-id bits).
   if (::fchmod(fd.get(), static_cast<mode_t>(opts.mode)) < 0) return sys_error("fchmod " + tmp);
   if (Status st = checked_write(fd.get(), content, tmp); !st) return st;
   if (opts.sync) {

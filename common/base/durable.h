@@ -17,6 +17,10 @@ namespace tern {
 struct DurableOptions {
   int mode = 0644;
   bool sync = true;  // false for status files nobody needs after a crash
+  // Owner and group of the new file (fchown before the rename); -1 keeps
+  // the writer's. Editors of a file owned by someone else keep its owner.
+  long owner_uid = -1;
+  long owner_gid = -1;
 };
 
 Status write_file_atomic(const std::string& path, std::string_view content, DurableOptions opts = {});

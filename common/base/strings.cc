@@ -119,4 +119,14 @@ std::optional<bool> parse_bool(std::string_view s) {
   return std::nullopt;
 }
 
+bool is_dns_name(std::string_view d) {
+  if (d.empty() || d.size() > 253) return false;
+  for (std::string_view label : split(d, '.')) {
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+  }
+  return true;
+}
+
 }  // namespace tern

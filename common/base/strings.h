@@ -24,6 +24,9 @@ std::vector<std::string_view> split(std::string_view s, char sep);
 std::optional<long long> parse_int(std::string_view s);
 // Postfix-style time values: "300", "300s", "5m", "2h", "1d", "1w" → seconds.
 std::optional<long long> parse_duration(std::string_view s, char default_unit = 's');
+// A DNS host name: dot-separated labels of letters, digits and inner
+// hyphens, each 1-63 bytes, at most 253 in all, no trailing dot.
+bool is_dns_name(std::string_view d);
 // Postfix-style booleans: yes/no (also true/false, on/off, 1/0).
 std::optional<bool> parse_bool(std::string_view s);
 

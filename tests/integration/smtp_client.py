@@ -73,3 +73,27 @@ class Raw:
 
 def expect(reply, code, enhanced, what):
     check(reply[0] == code and reply[1].startswith(enhanced), f"{what}: {reply[0]} {reply[1]}")
+
+
+def submission_auth(port, user, password):
+    """(reply code, seconds taken) of AUTH PLAIN on a submission port after
+    STARTTLS, through smtplib. PLAIN only: smtplib's login() would go on to
+    try LOGIN after a failure, and authd counts each try against 127.0.0.1."""
+    import smtplib
+    import time
+    s = smtplib.SMTP("127.0.0.1", port, timeout=20)
+    try:
+        s.ehlo("client.example.org")
+        s.starttls(context=client_context())
+        s.ehlo("client.example.org")
+        s.user, s.password = user, password
+        t0 = time.monotonic()
+        try:
+            code, _ = s.auth("PLAIN", s.auth_plain)
+        except smtplib.SMTPAuthenticationError as e:
+            code = e.smtp_code
+        took = time.monotonic() - t0
+        s.quit()
+        return code, took
+    finally:
+        s.close()

@@ -293,7 +293,7 @@ def main():
         check(line and line.endswith("\tquota_rule=*:storage=1G"), f"a changed users file is read again: {line}")
         with open(os.path.join(d, "log", "maillog")) as f:
             log = f.read()
-        check("authentication failed: user=<demo@example.test>, rip=127.0.0.1: password mismatch" in log,
+        check("login failed: user=<demo@example.test>, method=PLAIN, rip=127.0.0.1, service=smtp: password mismatch" in log,
               "a failed login is logged with the client address")
 
         postfix_checks(d, queue, password, tmp)

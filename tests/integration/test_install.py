@@ -34,11 +34,11 @@ def main():
             f"{root}/libexec/tern/master", f"{root}/libexec/tern/anvil",
             f"{root}/sbin/ternctl", f"{root}/sbin/ternconf", f"{root}/sbin/ternmap",
             f"{root}/libexec/tern/qmgr", f"{root}/libexec/tern/showq",
-            f"{root}/sbin/ternqueue", f"{root}/sbin/terncat", f"{root}/sbin/ternsuper",
+            f"{root}/sbin/ternqueue", f"{root}/sbin/terncat", f"{root}/sbin/ternsuper", f"{root}/sbin/ternadm",
             f"{dest}{etc}/tern/main.cf", f"{dest}{etc}/tern/master.cf",
             f"{root}/share/man/man8/master.8", f"{root}/share/man/man8/anvil.8", f"{root}/share/man/man1/ternctl.1",
             f"{root}/share/man/man1/ternconf.1", f"{root}/share/man/man1/ternmap.1",
-            f"{root}/share/man/man1/ternqueue.1", f"{root}/share/man/man1/ternsuper.1",
+            f"{root}/share/man/man1/ternqueue.1", f"{root}/share/man/man1/ternsuper.1", f"{root}/share/man/man1/ternadm.1",
             f"{root}/share/man/man8/qmgr.8", f"{root}/share/man/man8/showq.8",
             f"{root}/share/man/man5/tern.cf.5", f"{root}/share/man/man5/tern-master.cf.5",
         ]

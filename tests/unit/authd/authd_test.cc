@@ -25,7 +25,7 @@ struct Harness {
   std::unique_ptr<authd::Authd> authd;
   int done = 0;
 
-  Harness() {
+  explicit Harness(authd::FailureLimits limits = {}) {
     auth::VmailIds ids{5000, 5000, "vmail", "vmail"};
     auto f = auth::PasswdFile::parse(
         "demo@example.test:{PLAIN}secret:5000:5000::/srv/mail/demo::userdb_quota_rule=*:storage=1G\n"
@@ -36,6 +36,7 @@ struct Harness {
     pool.start();
     authd::Settings s;
     s.failure_delay = 2s;
+    s.failure_limits = limits;
     authd = std::make_unique<authd::Authd>(loop, pool, users, s, [this] { done++; });
   }
   ~Harness() {
@@ -190,4 +191,40 @@ TEST_CASE("authd: the service name picks the protocol", "[authd]") {
   CHECK(authd::protocol_for_service("login/auth") == authd::Protocol::kClient);
   CHECK(authd::protocol_for_service("userdb") == authd::Protocol::kMaster);
   CHECK(authd::protocol_for_service("private/auth-userdb") == authd::Protocol::kMaster);
+}
+
+TEST_CASE("authd: an address past auth_failure_limit is refused, even with the right password, until the ban ends",
+          "[authd]") {
+  Harness h({3, 300s, 60s, 100});
+  std::string buf;
+  int fd = h.connect(authd::Protocol::kClient);
+  handshake(h, fd, buf);
+  auto auth = [&](int id, const std::string& rip, const std::string& pw) {
+    h.send(fd, "AUTH\t" + std::to_string(id) + "\tPLAIN\tservice=smtp\tnologin\trip=" + rip +
+                   "\tresp=" + plain("demo@example.test", pw) + "\n");
+  };
+  auto fails_after_delay = [&](int id) {
+    CHECK(h.line(fd, buf, 300ms) == "<timeout>");
+    h.clock.advance(2s);
+    CHECK(h.line(fd, buf) == "FAIL\t" + std::to_string(id) + "\tuser=demo@example.test\n");
+  };
+  for (int i = 1; i <= 3; i++) {
+    auth(i, "192.0.2.7", "wrong");
+    fails_after_delay(i);
+  }
+  // Refused now: the same FAIL after the same delay, though the password is right.
+  auth(4, "192.0.2.7", "secret");
+  fails_after_delay(4);
+  // Another address is not affected.
+  auth(5, "192.0.2.8", "secret");
+  CHECK(h.line(fd, buf) == "OK\t5\tuser=demo@example.test\n");
+  // The ban (60s) began with the third failure; two delays (4s) have passed
+  // since.
+  CHECK(h.authd->failures().refused("192.0.2.7"));
+  h.clock.advance(54s);
+  auth(6, "192.0.2.7", "secret");
+  fails_after_delay(6);  // 58s after it began: still refused
+  auth(7, "192.0.2.7", "secret");  // 60s: served again
+  CHECK(h.line(fd, buf) == "OK\t7\tuser=demo@example.test\n");
+  ::close(fd);
 }

@@ -85,3 +85,25 @@ TEST_CASE("password_scheme: a damaged hash is an error, not a match", "[auth]") 
   REQUIRE(stored.ok());
   CHECK(!verify_password(*stored, "x").ok());
 }
+
+TEST_CASE("password_scheme: hash_password makes each scheme's form, and the hash verifies", "[auth]") {
+  for (const char* name : {"ARGON2ID", "SHA512-CRYPT", "blf-crypt", "YESCRYPT"}) {
+    CAPTURE(name);
+    auto scheme = scheme_from_name(name);
+    REQUIRE(scheme.ok());
+    auto h = hash_password(*scheme, "correct horse");
+    REQUIRE(h.ok());
+    CHECK(h->rfind(std::string("{") + scheme_name(*scheme) + "}", 0) == 0);
+    auto stored = parse_stored_password(*h);
+    REQUIRE(stored.ok());
+    CHECK(stored->scheme == *scheme);
+    CHECK(*verify_password(*stored, "correct horse"));
+    CHECK(!*verify_password(*stored, "correct horsE"));
+    CHECK(*hash_password(*scheme, "correct horse") != *h);  // a fresh salt each time
+  }
+  CHECK(parse_stored_password(*hash_password(Scheme::kBlfCrypt, "x"))->hash.rfind("$2b$10$", 0) == 0);
+  CHECK(!hash_password(Scheme::kPlain, "x").ok());
+  CHECK(!hash_password(Scheme::kCrypt, "x").ok());
+  CHECK(!hash_password(Scheme::kSha512Crypt, std::string("a\0b", 3)).ok());
+  CHECK(!scheme_from_name("MD5-CRYPT").ok());
+}
