@@ -55,8 +55,6 @@ Result<std::string> read_line(size_t limit) {
 }
 
 Result<std::string> prompt(const char* text) {
-  std::fputs(text, stderr);
-  std::fflush(stderr);
   struct sigaction sa {};
   sa.sa_handler = restore_and_reraise;
   sigemptyset(&sa.sa_mask);
@@ -73,8 +71,12 @@ Result<std::string> prompt(const char* text) {
     for (int i = 0; i < 4; i++) ::sigaction(sigs[i], &old[i], nullptr);
     return sys_error("tcsetattr");
   }
+  // The prompt only once echo is off: TCSAFLUSH discards what was typed
+  // before, so an answer typed right after the prompt must come after it.
+  std::fputs(text, stderr);
+  std::fflush(stderr);
   auto line = read_line(kMaxPassword);
-  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_termios);
+  ::tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_termios);
   echo_off = 0;
   for (int i = 0; i < 4; i++) ::sigaction(sigs[i], &old[i], nullptr);
   return line;

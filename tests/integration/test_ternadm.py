@@ -5,10 +5,14 @@ passwd` changes the password (the old one gets 535, the new one 235); `user
 del` removes it (535); comments, the demo user and the file's owner and mode
 are untouched by all three. Also `pw` in each scheme, duplicates and
 malformed addresses refused, the password from standard input, and `mailbox
-status` saying it is not available yet."""
+status` saying it is not available yet; on a terminal the password is asked
+twice without echo."""
 import os
+import pty
+import select
 import stat
 import subprocess
+import time
 
 from smtp_client import submission_auth
 from tern_harness import BIN, Suite, check, fail, wait_for
@@ -30,6 +34,42 @@ def users_text(suite):
         return f.read()
 
 
+def on_terminal(args, typed):
+    """Runs ternadm on a pseudo-terminal, typing each line of `typed` after
+    each prompt; returns (everything the terminal showed, exit status)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(TERNADM, [TERNADM, *args])
+    shown = b""
+    deadline = time.monotonic() + 30
+    pending = list(typed)
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+            # One answer per prompt, written once the prompt is shown.
+            while pending and shown.count(b"password: ") > len(typed) - len(pending):
+                os.write(fd, pending.pop(0).encode() + b"\n")
+    os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return shown.decode(errors="replace"), os.WEXITSTATUS(status)
+
+
+def test_terminal():
+    shown, rc = on_terminal(["pw", "-s", "YESCRYPT"], ["tty-Secret", "tty-Secret"])
+    check(rc == 0 and "New password:" in shown and "Retype new password:" in shown and "{YESCRYPT}$y$" in shown,
+          f"pw asks twice on a terminal: {shown!r}")
+    check("tty-Secret" not in shown, "without echoing the password")
+    shown, rc = on_terminal(["pw"], ["one", "two"])
+    check(rc == 1 and "do not match" in shown and "{ARGON2ID}" not in shown, f"two different answers: {shown!r}")
+
+
 def test_pw():
     for scheme, prefix in (("ARGON2ID", "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$"), ("SHA512-CRYPT", "{SHA512-CRYPT}$6$"),
                            ("BLF-CRYPT", "{BLF-CRYPT}$2b$10$"), ("yescrypt", "{YESCRYPT}$y$")):
@@ -46,6 +86,7 @@ def test_pw():
 
 def main():
     test_pw()
+    test_terminal()
     suite = Suite()
     try:
         suite.start()
