@@ -54,9 +54,15 @@ std::string main_cf_text(const InstanceSettings& s) {
   t += "# No network is trusted to relay: only authenticated clients (SASL on the\n";
   t += "# submission and smtps ports) may send mail to other domains.\n";
   t += "mynetworks =\n";
-  t += "# No reverse DNS lookups of clients: faster, and no dependence on a resolver\n";
-  t += "# for a local or test instance. Turn on for a public MX.\n";
-  t += kv("smtpd_peername_lookup", "no");
+  if (s.port_base_given) {
+    t += "# No reverse DNS lookups of clients: a test instance (--port-base) must not\n";
+    t += "# depend on a resolver. A real server looks clients up (the default).\n";
+    t += kv("smtpd_peername_lookup", "no");
+  } else {
+    t += "# Clients' names are looked up in the DNS (PTR, forward-confirmed) through\n";
+    t += "# the resolvers of /etc/resolv.conf; dns_servers names others.\n";
+    t += "#smtpd_peername_lookup = no\n";
+  }
   t += "\n";
 
   t += "# A self-signed certificate made by init; replace it with one from a CA.\n";

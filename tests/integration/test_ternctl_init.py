@@ -251,6 +251,15 @@ def main():
         r2 = run([ternctl, "-c", d, "init"])
         check(r2.returncode != 0 and "main.cf exists" in r2.stderr, "a second init refuses: %r" % r2.stderr)
 
+        # Without --port-base the instance is a real server's: clients' names
+        # are looked up (smtpd_peername_lookup keeps its default, yes).
+        real = os.path.join(tmp, "real")
+        r3 = run([ternctl, "-c", real, "init", "--domain", "example.test"])
+        check(r3.returncode == 0, "init without --port-base: %r" % r3.stderr)
+        main_cf = parse_main_cf(os.path.join(real, "main.cf"))
+        check("smtpd_peername_lookup" not in main_cf,
+              "a real server's main.cf leaves smtpd_peername_lookup at its default (yes)")
+
         if os.geteuid() == 0:
             check_root(d, fields)
             check_as_nobody(tmp, bindir)
