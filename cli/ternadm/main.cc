@@ -128,7 +128,7 @@ struct Instance {
 // Owner of a users file ternadm creates: auth_owner when root (authd is its
 // only reader), else whoever runs ternadm.
 auth::NewFileOwner new_file_owner(const config::MainCf& cf) {
-  auth::NewFileOwner o{::geteuid(), ::getegid(), 0600};
+  auth::NewFileOwner o;
   if (::geteuid() == 0) {
     if (struct passwd* pw = ::getpwnam(cf.str("auth_owner").c_str())) {
       o.uid = pw->pw_uid;

@@ -81,10 +81,11 @@ class PasswdLock {
   Fd fd_;  // closing it releases the lock
 };
 
-// Owner and mode of a users file that does not exist yet.
+// Owner and mode of a users file that does not exist yet; -1 is the
+// writer's own uid or gid.
 struct NewFileOwner {
-  uid_t uid = 0;
-  gid_t gid = 0;
+  long uid = -1;
+  long gid = -1;
   int mode = 0600;
 };
 
