@@ -7,8 +7,8 @@
 // disconnected; when it closes (the smtpd process exited, or died) they are
 // all released, so no count outlives the process that held it. A
 // connection may hold at most kMaxHeldPerConnection of them (an smtpd
-// process has at most client_limit clients); beyond that its connects are
-// answered with an error, and smtpd fails open.
+// process has at most client_limit clients, 1000 by default); beyond that
+// its connects are answered with an error, and smtpd fails open.
 //
 // Every anvil_rate_time_unit the idle entries expire; every
 // anvil_status_update_time the period's peaks are logged as Postfix's anvil
@@ -41,7 +41,7 @@ std::vector<std::string> stats_lines(const Stats& s, Duration time_unit);
 
 class AnvilServer {
  public:
-  static constexpr int kMaxHeldPerConnection = 100000;
+  static constexpr int kMaxHeldPerConnection = 10000;
 
   AnvilServer(event::Loop& loop, Settings settings, std::function<void()> client_done);
   ~AnvilServer();

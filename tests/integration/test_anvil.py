@@ -111,7 +111,7 @@ def test_count_and_event_rates(suite):
 
     # An smtpd process killed with its three sessions: anvil releases them
     # when the process's connection to it closes.
-    pids = service_pids(suite, svc)
+    pids = wait_for(lambda: service_pids(suite, svc))
     check(len(pids) == 1, f"one smtpd process serves the three sessions: {pids}")
     os.kill(pids[0], signal.SIGKILL)
     check(wait_for(lambda: not pid_alive(pids[0])), "the smtpd process is killed")
@@ -166,7 +166,7 @@ def test_anvil_killed(suite):
         check(g[0] == 220, f"connection {i + 1} of 2 accepted: {g}")
         old.append(c)
     refused(port, "a 3rd concurrent connection (limit 2)")
-    pids = service_pids(suite, "anvil")
+    pids = wait_for(lambda: service_pids(suite, "anvil"))  # master writes its status file a moment later
     check(len(pids) == 1, f"anvil runs as one process: {pids}")
     os.kill(pids[0], signal.SIGKILL)
     check(wait_for(lambda: not pid_alive(pids[0])), "anvil is killed with SIGKILL")
@@ -187,6 +187,31 @@ def test_anvil_killed(suite):
     for c in old:
         quit_session(c)
     refused(port, "with 2 sessions counted by the new anvil, a 3rd is refused")
+    for c in new:
+        quit_session(c)
+
+    # A reload replaces smtpd and anvil while sessions are open: the new
+    # anvil counts only the new sessions, and the old ones' ends change nothing.
+    old = []
+    for i in range(2):
+        c, g = open_session(port)
+        check(g[0] == 220, f"before the reload, connection {i + 1} of 2 accepted: {g}")
+        old.append(c)
+    anvil_before = service_pids(suite, "anvil")
+    r = suite.ctl("reload")
+    check(r.returncode == 0, f"ternctl reload: {r.stderr}")
+    check(wait_for(lambda: "reload: configuration re-read" in suite.log_text()), "master re-read its configuration")
+    new = []
+    for i in range(2):
+        c, g = open_session(port)
+        check(g[0] == 220, f"after the reload, connection {i + 1} of 2 accepted by the new processes: {g}")
+        new.append(c)
+    check(wait_for(lambda: (p := service_pids(suite, "anvil")) and p != anvil_before),
+          f"anvil was replaced: {anvil_before} -> {service_pids(suite, 'anvil')}")
+    for c in old:
+        expect(c.cmd("NOOP"), 250, "2.0.0", "an old process still serves its session")
+        quit_session(c)
+    refused(port, "with 2 sessions counted by the new anvil, a 3rd is refused after the reload")
     for c in new:
         quit_session(c)
 

@@ -152,3 +152,19 @@ TEST_CASE("anvil_server: statistics lines read as Postfix's anvil writes them", 
   CHECK(lines[1].starts_with("statistics: max connection count 5 for (smtp:192.0.2.1) at "));
   CHECK(lines[2].starts_with("statistics: max cache size 17 at "));
 }
+
+TEST_CASE("anvil_server: one connection counts at most kMaxHeldPerConnection connections", "[anvil]") {
+  Harness h;
+  auto p = h.connect();  // serial 1
+  const int cap = anvil::AnvilServer::kMaxHeldPerConnection;
+  for (int i = 0; i < cap; ++i) {
+    auto r = h.server->handle(1, "connect\tservice=smtp\tclient=192.0.2." + std::to_string(i % 200));
+    REQUIRE(r.ok);
+  }
+  auto over = h.server->handle(1, "connect\tservice=smtp\tclient=192.0.2.1");
+  CHECK_FALSE(over.ok);
+  CHECK(over.reason == "too many connections counted");
+  CHECK(h.server->handle(1, "disconnect\tservice=smtp\tclient=192.0.2.1").ok);
+  CHECK(h.server->handle(1, "connect\tservice=smtp\tclient=192.0.2.1").ok);  // room again
+  CHECK(h.server->table().lookup({"smtp", "192.0.2.1"}).count == cap / 200);
+}
