@@ -39,9 +39,11 @@ class TempDir {
     REQUIRE(write_file_atomic(p, content, DurableOptions{0644, false}).ok());
     return p;
   }
-  std::vector<std::string> files() const {
+  // The entries of the directory, or of its subdirectory `sub`.
+  std::vector<std::string> files(const std::string& sub = "") const {
     std::vector<std::string> out;
-    DIR* d = ::opendir(path_.c_str());
+    const std::string dir = sub.empty() ? path_ : path_ + "/" + sub;
+    DIR* d = ::opendir(dir.c_str());
     if (!d) return out;
     while (dirent* e = ::readdir(d)) {
       std::string n = e->d_name;
