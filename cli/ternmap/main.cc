@@ -64,24 +64,10 @@ std::string with_type(const std::string& arg) {
 // Builds an lmdb table; texthash and regexp have no build step, so for them
 // this parses the file and reports what a daemon would refuse.
 int build(const std::string& spec, bool aliases) {
-  auto parsed = tern::table::parse_spec(spec);
-  if (!parsed) return fail(parsed.error().text);
-  const bool lmdb = parsed->type == "lmdb";
-  if (!lmdb && aliases) return fail(spec + ": alias mode (-a) builds lmdb tables only");
-  if (!lmdb && parsed->type != "texthash") {
-    auto table = tern::table::open(spec);
-    return table ? 0 : fail(table.error().text);
-  }
-  auto text = tern::read_file(parsed->path);
-  if (!text) return fail(spec + ": " + text.error().text);
   std::vector<std::string> warnings;
-  auto entries = aliases ? tern::table::parse_aliases(*text, parsed->path, &warnings)
-                         : tern::table::parse_source(*text, parsed->path, &warnings);
-  if (!entries) return fail(entries.error().text);
+  auto st = tern::table::build_from_source(spec, aliases, &warnings);
   for (const auto& w : warnings) warn(w);
-  if (!lmdb) return 0;  // texthash: checked, and daemons read the file itself
-  if (auto st = tern::table::build_lmdb(parsed->path, *entries); !st) return fail(st.error().text);
-  return 0;
+  return st ? 0 : fail(st.error().text);
 }
 
 std::vector<std::unique_ptr<tern::table::Table>> open_all(const std::vector<std::string>& specs, int* status) {

@@ -116,15 +116,30 @@ Status write_file_atomic(const std::string& path, std::string_view content, Dura
   return {};
 }
 
+// The rename's directory made durable. A directory this process may write
+// but not read cannot be opened for fsync(2): terndrop, set-gid to a group
+// that has only "wx" on maildrop/ (mode 1730). Then syncfs(2) through the
+// renamed file commits its file system's journal, the rename with it; that
+// costs more than one directory's fsync, and only local submissions pay it.
+static Status sync_target_dir(const std::string& dir, const std::string& file) {
+  Status st = fsync_dir(dir);
+  if (st || st.error().code != Errc::kSystem || st.error().err != EACCES) return st;
+  auto fd = open_fd(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  if (!fd) return fd.take_error();
+  if (int err = fault::check(fault::Point::kFsync)) return sys_error("syncfs " + file, err);
+  if (::syncfs(fd->get()) < 0) return sys_error("syncfs " + file);
+  return {};
+}
+
 Status publish_rename(const std::string& from, const std::string& to) {
   if (Status st = checked_rename(from, to); !st) return st;
-  return fsync_dir(dir_of(to));
+  return sync_target_dir(dir_of(to), to);
 }
 
 Status durable_rename(const std::string& from, const std::string& to) {
   if (Status st = checked_rename(from, to); !st) return st;
   std::string to_dir = dir_of(to);
-  if (Status st = fsync_dir(to_dir); !st) return st;
+  if (Status st = sync_target_dir(to_dir, to); !st) return st;
   // The source's directory entry must be gone too, or a crash can leave the
   // file in both places (harmless for the queue, but fsync anyway as the
   // header promises).

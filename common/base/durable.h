@@ -27,12 +27,16 @@ Status write_file_atomic(const std::string& path, std::string_view content, Dura
 // fsync(2) of a descriptor and of a directory by path; both retry EINTR.
 Status fsync_fd(int fd, std::string_view what);
 Status fsync_dir(const std::string& dir);
-// rename(2) then fsync of the target's directory (and the source's, if different).
+// rename(2) then fsync of the target's directory (and the source's, if
+// different). A target directory the process cannot read (EACCES: terndrop
+// in maildrop/) is made durable with syncfs(2) on the renamed file instead.
 Status durable_rename(const std::string& from, const std::string& to);
 // rename(2) then fsync of the target's directory only: for a file leaving a
 // scratch directory (the queue's tmp/), where a stale source entry after a
 // crash is harmless (on journaling filesystems the rename is one transaction
 // anyway, committed by the target's fsync). Saves one fsync per message.
+// The same syncfs(2) fallback as durable_rename for an unreadable target
+// directory (terndrop's maildrop/).
 Status publish_rename(const std::string& from, const std::string& to);
 
 }  // namespace tern

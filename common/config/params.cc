@@ -67,6 +67,8 @@ std::vector<ParamDef> make_table() {
       {"alias_maps", "lmdb:$config_directory/aliases", T::kList,
        "lookup tables that rewrite local recipients (/etc/aliases format)"},
       {"alias_database", "$alias_maps", T::kList, "the alias tables that newaliases rebuilds"},
+      {"local_login_sender_maps", "", T::kList,
+       "tables naming the envelope senders each local login may give to sendmail; empty: any sender"},
 
       // Logging.
       {"syslog_name", "tern", T::kString, "prefix of every log line's tag (syslog_name/program[pid])"},
@@ -133,7 +135,7 @@ std::vector<ParamDef> make_table() {
       {"smtpd_hard_error_limit", "20", T::kInt,
        "errors in one session before smtpd answers 421 and disconnects"},
       {"line_length_limit", "2048", T::kInt,
-       "longest SMTP command line; a longer one gets 500 5.5.2"},
+       "longest SMTP command line (a longer one gets 500 5.5.2), and longest message line sendmail accepts"},
       {"message_size_limit", "52428800", T::kSize,
        "largest message in bytes (SIZE and actual); 0 means no limit"},
       {"smtpd_recipient_limit", "1000", T::kInt,

@@ -363,6 +363,7 @@ Result<QfileReader> QfileReader::open(const std::string& path, OpenMode mode, Re
   QfileReader r;
   r.path_ = path;
   r.mode_ = mode;
+  r.owner_ = st.st_uid;
   FdSource src(fd->get(), static_cast<uint64_t>(st.st_size), r.path_);
   auto env = EnvelopeParser(src, limits).parse();
   if (!env) {

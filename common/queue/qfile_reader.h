@@ -22,6 +22,8 @@
 // Threads: as QfileWriter, one thread at a time; read_message() is const and
 // uses pread(2), so concurrent reads of one reader are safe.
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -48,6 +50,9 @@ class QfileReader {
   const Envelope& envelope() const { return envelope_; }
   const std::string& path() const { return path_; }
   uint64_t message_size() const { return envelope_.message_size; }
+  // The file's owner when it was opened (fstat): pickup compares it with
+  // the uid a maildrop file records.
+  uid_t owner() const { return owner_; }
 
   // Reads up to n bytes of the message starting pos bytes into it; returns
   // the count, 0 at the end. A file that shrank since open() is kCorrupt.
@@ -64,6 +69,7 @@ class QfileReader {
   std::string path_;
   Fd fd_;
   OpenMode mode_ = OpenMode::kReadOnly;
+  uid_t owner_ = 0;
   Envelope envelope_;
 };
 

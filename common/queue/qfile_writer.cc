@@ -3,6 +3,7 @@
 #include "common/queue/qfile_writer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -113,11 +114,18 @@ Result<QfileWriter> QfileWriter::create(const std::string& queue_dir, const std:
   w.queue_dir_ = queue_dir;
   w.id_ = id;
   w.size_limit_ = options.size_limit;
-  std::string path = path_of(queue_dir, Queue::kTmp, id);
+  w.target_ = options.target;
+  std::string path = options.tmp_name.empty() ? path_of(queue_dir, Queue::kTmp, id) : queue_dir + "/" + options.tmp_name;
   // O_EXCL: a leftover with this name (queue_id.h says how one could arise)
   // is an error, never overwritten.
   auto fd = open_fd(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (!fd) return fd.take_error();
+  // fchmod: open(2) applied the umask, which is the caller's (terndrop).
+  if (options.mode != 0600 && ::fchmod(fd->get(), static_cast<mode_t>(options.mode)) < 0) {
+    Error e = sys_error("fchmod " + path);
+    ::unlink(path.c_str());
+    return e;
+  }
   w.fd_ = std::move(*fd);
   w.tmp_path_ = std::move(path);
   w.buffer_ = std::move(*text);
@@ -137,6 +145,7 @@ QfileWriter& QfileWriter::operator=(QfileWriter&& other) noexcept {
   buffer_ = std::move(other.buffer_);
   message_size_ = other.message_size_;
   size_limit_ = other.size_limit_;
+  target_ = other.target_;
   state_ = std::exchange(other.state_, State::kAborted);
   error_ = std::move(other.error_);
   return *this;
@@ -144,7 +153,7 @@ QfileWriter& QfileWriter::operator=(QfileWriter&& other) noexcept {
 
 QfileWriter::~QfileWriter() { abort(); }
 
-std::string QfileWriter::incoming_path() const { return path_of(queue_dir_, Queue::kIncoming, id_); }
+std::string QfileWriter::incoming_path() const { return path_of(queue_dir_, target_, id_); }
 
 Status QfileWriter::fail(Error e) {
   state_ = State::kFailed;

@@ -36,11 +36,19 @@
 #include "common/base/fd.h"
 #include "common/base/result.h"
 #include "common/queue/qfile.h"
+#include "common/queue/queue_dirs.h"
 
 namespace tern::queue {
 
 struct WriterOptions {
   uint64_t size_limit = 0;  // message_size_limit in bytes; 0: no limit
+  // Where the file is written and where commit() puts it. terndrop writes
+  // into maildrop/ itself: tmp_name "maildrop/<id>.tmp", target kMaildrop,
+  // mode 0644 (pickup, which is neither the file's owner nor in its group,
+  // reads it through the "other" bits; maildrop/ itself is closed to others).
+  std::string tmp_name;  // relative to queue_dir; empty: "tmp/<id>"
+  Queue target = Queue::kIncoming;
+  int mode = 0600;
 };
 
 class QfileWriter {
@@ -71,7 +79,7 @@ class QfileWriter {
 
   const std::string& id() const { return id_; }
   const std::string& tmp_path() const { return tmp_path_; }
-  // Path in incoming/ (valid after commit()).
+  // Path in incoming/ (or the target queue; valid after commit()).
   std::string incoming_path() const;
   uint64_t message_size() const { return message_size_; }
 
@@ -89,6 +97,7 @@ class QfileWriter {
   std::string buffer_;
   uint64_t message_size_ = 0;
   uint64_t size_limit_ = 0;
+  Queue target_ = Queue::kIncoming;
   State state_ = State::kWriting;
   Error error_;
 };

@@ -77,6 +77,13 @@ Result<std::vector<Entry>> parse_aliases(std::string_view text, const std::strin
 // "\"john doe\"@example.com", are part of the address and kept.
 std::vector<std::string> split_alias_list(std::string_view value);
 
+// Builds a table from its source file, as "ternmap [-a] spec" and
+// newaliases do: lmdb:<path> from <path> (key value lines, or the
+// /etc/aliases format when aliases is set) into <path>.lmdb; texthash and
+// regexp have no build step, so for them the file is parsed and what a
+// daemon would refuse is reported. Warnings (duplicate keys) go to warnings.
+Status build_from_source(std::string_view spec, bool aliases, std::vector<std::string>* warnings);
+
 // Writes entries into an lmdb table at <path>.lmdb atomically (build beside,
 // fsync, rename), so readers never see a half-built table.
 Status build_lmdb(const std::string& path, const std::vector<Entry>& entries);

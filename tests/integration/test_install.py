@@ -41,6 +41,10 @@ def main():
             f"{root}/share/man/man1/ternqueue.1", f"{root}/share/man/man1/ternsuper.1", f"{root}/share/man/man1/ternadm.1",
             f"{root}/share/man/man8/qmgr.8", f"{root}/share/man/man8/showq.8",
             f"{root}/share/man/man5/tern.cf.5", f"{root}/share/man/man5/tern-master.cf.5",
+            f"{root}/libexec/tern/pickup",
+            f"{root}/sbin/sendmail", f"{root}/sbin/terndrop", f"{root}/bin/mailq", f"{root}/bin/newaliases",
+            f"{root}/share/man/man1/sendmail.1", f"{root}/share/man/man8/terndrop.8",
+            f"{root}/share/man/man8/pickup.8",
         ]
         missing = [p for p in expected if not os.path.exists(p)]
         check(not missing, f"every program, tool, config file and man page is installed: missing {missing}")
@@ -49,6 +53,11 @@ def main():
             everything += [os.path.join(d, f)[len(dest):] for f in files]
         outside = [p for p in everything if not (p.startswith(prefix + "/") or p.startswith(etc + "/"))]
         check(not outside, f"nothing is installed outside the prefix and its sysconfdir: {outside[:5]}")
+        # mailq and newaliases are sendmail under other names.
+        for alias in ("mailq", "newaliases"):
+            link = f"{root}/bin/{alias}"
+            check(os.path.islink(link) and os.path.realpath(link) == os.path.realpath(f"{root}/sbin/sendmail"),
+                  f"bin/{alias} is a link to sbin/sendmail")
         test_only = [p for p in everything if "testsvc" in p or "unit_tests" in p or "_replay" in p]
         check(not test_only, f"programs built only for tests are not installed: {test_only}")
         # The compiled-in default configuration directory follows the prefix.

@@ -12,7 +12,8 @@ SOURCE = os.environ.get("TERN_SOURCE_DIR") or os.path.join(os.path.dirname(__fil
 MAN = os.path.join(os.path.abspath(SOURCE), "man")
 
 # One page per program that exists, and the two configuration files.
-REQUIRED = ["master.8", "ternctl.1", "ternconf.1", "ternmap.1", "tern.cf.5", "tern-master.cf.5"]
+REQUIRED = ["master.8", "ternctl.1", "ternconf.1", "ternmap.1", "tern.cf.5", "tern-master.cf.5",
+            "sendmail.1", "terndrop.8", "pickup.8"]
 
 
 def main():

@@ -1,0 +1,168 @@
+// pickup's work (pickup.h).
+
+#include "pickup/pickup.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "common/base/durable.h"
+#include "common/base/log.h"
+#include "common/base/strings.h"
+#include "common/mail/address_list.h"
+#include "common/mail/header.h"
+#include "common/queue/maildrop.h"
+#include "common/queue/qfile_reader.h"
+#include "common/queue/queue_dirs.h"
+
+namespace tern::pickup {
+namespace {
+
+using queue::Queue;
+
+Outcome to_corrupt(const Settings& s, const std::string& id, const std::string& who, const std::string& reason) {
+  auto st = queue::move(s.queue_dir, id, Queue::kMaildrop, Queue::kCorrupt);
+  if (!st) {
+    if (st.error().code == Errc::kNotFound) return Outcome::kGone;
+    log::error("maildrop/%s: %srefused (%s), and cannot move it to corrupt/: %s", id.c_str(), who.c_str(),
+               reason.c_str(), st.error().text.c_str());
+    return Outcome::kRetry;
+  }
+  log::warning("maildrop/%s: %srefused (%s): moved to corrupt/", id.c_str(), who.c_str(), reason.c_str());
+  return Outcome::kCorrupt;
+}
+
+// The maildrop file is in the queue now: remove it, durably, so a restart
+// does not queue it twice.
+void remove_maildrop_file(const Settings& s, const std::string& id, const std::string& queue_id) {
+  std::string path = queue::path_of(s.queue_dir, Queue::kMaildrop, id);
+  if (::unlink(path.c_str()) < 0 && errno != ENOENT) {
+    log::error("%s: queued, but cannot remove maildrop/%s (it will be queued again): %s", queue_id.c_str(),
+               id.c_str(), std::strerror(errno));
+    return;
+  }
+  if (auto st = fsync_dir(s.queue_dir + "/" + std::string(queue::queue_name(Queue::kMaildrop))); !st)
+    log::warning("%s: fsync of maildrop/: %s", queue_id.c_str(), st.error().text.c_str());
+}
+
+// Streams the message from the maildrop file through the cleanup step and
+// makes the queue file durable. Returns the cleanup fault when refused.
+Status copy_and_commit(queue::Cleanup& cleanup, const queue::QfileReader& in) {
+  std::string buf(queue::kMaxChunk, '\0');
+  for (uint64_t pos = 0; pos < in.message_size();) {
+    auto got = in.read_message(pos, buf.data(), buf.size());
+    if (!got) return got.take_error();
+    if (*got == 0) break;
+    if (auto st = cleanup.append(std::string_view(buf.data(), *got)); !st) return st;
+    pos += *got;
+  }
+  if (auto st = cleanup.finish(); !st) return st;
+  return cleanup.commit();
+}
+
+}  // namespace
+
+Outcome pickup_file(const Settings& s, const std::string& id, queue::QueueIdGenerator& ids, Clock& clock) {
+  auto reader = queue::QfileReader::open(queue::path_of(s.queue_dir, Queue::kMaildrop, id));
+  if (!reader) {
+    const Error& e = reader.error();
+    if (e.code == Errc::kSystem && e.err == ENOENT) return Outcome::kGone;
+    if (e.code == Errc::kSystem) {
+      log::warning("maildrop/%s: %s", id.c_str(), e.text.c_str());
+      return Outcome::kRetry;
+    }
+    return to_corrupt(s, id, "", e.text);
+  }
+  const queue::Envelope& in = reader->envelope();
+  std::string who = strf("uid=%lu: ", static_cast<unsigned long>(reader->owner()));
+  if (auto st = queue::check_maildrop(in, reader->owner()); !st) return to_corrupt(s, id, who, st.error().text);
+  const long uid = static_cast<long>(reader->owner());
+  const std::string* login = in.attribute(queue::attr::kLogin);
+  if (auto st = queue::check_local_sender(s.senders, login ? *login : "", uid, in.sender); !st) {
+    if (st.error().code == Errc::kTemporary) {
+      log::warning("maildrop/%s: %s", id.c_str(), st.error().text.c_str());
+      return Outcome::kRetry;
+    }
+    return to_corrupt(s, id, who, st.error().text);
+  }
+
+  queue::Envelope env;
+  env.arrival = in.arrival;
+  env.sender = mail::qualify(in.sender, s.myorigin);
+  env.ret = in.ret;
+  env.envid = in.envid;
+  env.attributes[std::string(queue::attr::kUid)] = std::to_string(uid);
+  if (login) env.attributes[std::string(queue::attr::kLogin)] = *login;
+  for (const auto& r : in.recipients) {
+    queue::Recipient out;
+    out.address = mail::qualify(r.address, s.myorigin);
+    out.orcpt = r.orcpt;
+    out.notify = r.notify;
+    env.recipients.push_back(std::move(out));
+  }
+  auto cleanup = queue::Cleanup::begin(s.cleanup, std::move(env), std::string(), ids, clock);
+  if (!cleanup) {
+    const Error& e = cleanup.error();
+    // A loop or no recipient left cannot get better by waiting; with no
+    // bounce to send yet, the file is kept in corrupt/ for the administrator.
+    if (e.code == Errc::kLimit || e.code == Errc::kInvalid) return to_corrupt(s, id, who, e.text);
+    log::warning("maildrop/%s: %s", id.c_str(), e.text.c_str());
+    return Outcome::kRetry;
+  }
+  queue::Cleanup& c = **cleanup;
+  log::info("%s: uid=%ld from=<%s>", c.queue_id().c_str(), uid, in.sender.c_str());
+  WallTime now = clock.wall_now();
+  std::string received =
+      mail::local_received_header(s.myhostname, s.mail_name, uid, c.queue_id(), now, mail::TimeZone::local(now));
+  Status st = c.append(received + "\r\n");
+  if (st) st = copy_and_commit(c, *reader);
+  if (!st) {
+    queue::CleanupFault fault = c.fault();
+    c.abort();
+    if (fault == queue::CleanupFault::kTooBig || fault == queue::CleanupFault::kHeaderTooLarge ||
+        fault == queue::CleanupFault::kTooManyHops)
+      return to_corrupt(s, id, who, c.queue_id() + ": " + st.error().text);
+    log::warning("maildrop/%s: %s: %s", id.c_str(), c.queue_id().c_str(), st.error().text.c_str());
+    return Outcome::kRetry;
+  }
+  remove_maildrop_file(s, id, c.queue_id());
+  return Outcome::kQueued;
+}
+
+ScanCounts pickup_all(const Settings& s, queue::QueueIdGenerator& ids, Clock& clock) {
+  ScanCounts counts;
+  auto names = queue::scan(s.queue_dir, Queue::kMaildrop);
+  if (!names) {
+    log::warning("scan of maildrop/: %s", names.error().text.c_str());
+    return counts;
+  }
+  for (const auto& id : *names) {
+    switch (pickup_file(s, id, ids, clock)) {
+      case Outcome::kQueued: counts.queued++; break;
+      case Outcome::kCorrupt: counts.corrupt++; break;
+      case Outcome::kRetry: counts.retry++; break;
+      case Outcome::kGone: break;
+    }
+  }
+  return counts;
+}
+
+void Scanner::request_scan() {
+  if (running_) {
+    again_ = true;
+    return;
+  }
+  running_ = true;
+  pool_.submit([this] { (void)pickup_all(settings_, ids_, clock_); },
+               [this] {
+                 running_ = false;
+                 if (again_) {
+                   again_ = false;
+                   request_scan();
+                 }
+               });
+}
+
+}  // namespace tern::pickup
