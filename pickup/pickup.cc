@@ -2,11 +2,15 @@
 
 #include "pickup/pickup.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "common/base/durable.h"
 #include "common/base/log.h"
@@ -21,6 +25,11 @@ namespace tern::pickup {
 namespace {
 
 using queue::Queue;
+
+// terndrop's name for the file it is writing (cli/terndrop); one this old
+// belongs to a terndrop that was killed (SIGKILL leaves no time to remove it).
+constexpr std::string_view kUnfinished = ".tmp";
+constexpr std::chrono::hours kUnfinishedAge{24};
 
 Outcome to_corrupt(const Settings& s, const std::string& id, const std::string& who, const std::string& reason) {
   auto st = queue::move(s.queue_dir, id, Queue::kMaildrop, Queue::kCorrupt);
@@ -65,7 +74,11 @@ Status copy_and_commit(queue::Cleanup& cleanup, const queue::QfileReader& in) {
 }  // namespace
 
 Outcome pickup_file(const Settings& s, const std::string& id, queue::QueueIdGenerator& ids, Clock& clock) {
-  auto reader = queue::QfileReader::open(queue::path_of(s.queue_dir, Queue::kMaildrop, id));
+  // terndrop writes at most kMaxSubmissionRecipients recipients and two
+  // attributes: a file with more is refused (as corrupt) without holding it.
+  queue::ReaderLimits limits{.max_recipients = queue::kMaxSubmissionRecipients, .max_attributes = 8};
+  auto reader =
+      queue::QfileReader::open(queue::path_of(s.queue_dir, Queue::kMaildrop, id), queue::OpenMode::kReadOnly, limits);
   if (!reader) {
     const Error& e = reader.error();
     if (e.code == Errc::kSystem && e.err == ENOENT) return Outcome::kGone;
@@ -131,8 +144,37 @@ Outcome pickup_file(const Settings& s, const std::string& id, queue::QueueIdGene
   return Outcome::kQueued;
 }
 
+void sweep_unfinished(const Settings& s, Clock& clock) {
+  std::string dir = s.queue_dir + "/" + std::string(queue::queue_name(Queue::kMaildrop));
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;
+  std::vector<std::string> stale;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock.wall_now().time_since_epoch()).count();
+  while (dirent* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (!name.ends_with(kUnfinished)) continue;
+    std::string id(name.substr(0, name.size() - kUnfinished.size()));
+    struct stat st;
+    if (!queue::is_valid_queue_id(id) || ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    if (now - st.st_mtime > std::chrono::seconds(kUnfinishedAge).count()) stale.push_back(std::move(id));
+  }
+  ::closedir(d);
+  for (const auto& id : stale) {
+    std::string from = dir + "/" + id + std::string(kUnfinished);
+    std::string to = queue::path_of(s.queue_dir, Queue::kCorrupt, id);
+    if (auto st = durable_rename(from, to); !st) {
+      log::error("maildrop/%s%s: cannot move it to corrupt/: %s", id.c_str(), std::string(kUnfinished).c_str(),
+                 st.error().text.c_str());
+      continue;
+    }
+    log::warning("maildrop/%s%s: unfinished for more than a day (terndrop was killed?): moved to corrupt/",
+                 id.c_str(), std::string(kUnfinished).c_str());
+  }
+}
+
 ScanCounts pickup_all(const Settings& s, queue::QueueIdGenerator& ids, Clock& clock) {
   ScanCounts counts;
+  sweep_unfinished(s, clock);
   auto names = queue::scan(s.queue_dir, Queue::kMaildrop);
   if (!names) {
     log::warning("scan of maildrop/: %s", names.error().text.c_str());

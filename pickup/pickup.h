@@ -44,7 +44,11 @@ enum class Outcome {
 
 Outcome pickup_file(const Settings& settings, const std::string& id, queue::QueueIdGenerator& ids, Clock& clock);
 
-// Every file in maildrop/, oldest first. Blocking.
+// A file terndrop left unfinished (maildrop/ID.tmp, older than a day: its
+// terndrop was killed) moves to corrupt/ID with a warning. Blocking.
+void sweep_unfinished(const Settings& settings, Clock& clock);
+
+// Every file in maildrop/, oldest first, after sweep_unfinished(). Blocking.
 struct ScanCounts {
   int queued = 0, corrupt = 0, retry = 0;
 };

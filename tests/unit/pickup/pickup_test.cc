@@ -133,3 +133,19 @@ TEST_CASE("pickup: a message over message_size_limit is kept in corrupt/, not ha
   CHECK(count(dir.path(), Queue::kIncoming) == 0);
   CHECK(count(dir.path(), Queue::kTmp) == 0);
 }
+
+TEST_CASE("pickup: a file terndrop left unfinished for more than a day moves to corrupt/", "[pickup]") {
+  TempDir dir;
+  queue::test::make_queue_dirs(dir.path());
+  QueueIdGenerator ids;
+  auto s = settings_for(dir.path());
+  std::string id = ids.next();
+  dir.write("maildrop/" + id + ".tmp", "half written");
+  pickup::sweep_unfinished(s, system_clock());
+  CHECK(count(dir.path(), Queue::kCorrupt) == 0);  // young: its terndrop may still be writing
+  TestClock later(system_clock().wall_now() + std::chrono::hours(25));
+  pickup::sweep_unfinished(s, later);
+  auto corrupt = scan(dir.path(), Queue::kCorrupt);
+  REQUIRE(corrupt.ok());
+  CHECK(*corrupt == std::vector<std::string>{id});
+}
