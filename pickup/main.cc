@@ -66,8 +66,10 @@ int main(int argc, char** argv) {
     ctx.client_done();
   };
   spec.on_stop = [&](server::Context&) {
-    inotify_watch.cancel();
-    settle.cancel();
+    // Released, not just cancelled: the loop they belong to is destroyed
+    // before main's locals, and must not outlive a watch.
+    inotify_watch = event::IoWatch();
+    settle = event::Timer();
   };
   return server::run_service(argc, argv, std::move(spec));
 }

@@ -190,6 +190,8 @@ def main():
         check(b"Subject: while stopped" in msg and not os.listdir(os.path.join(suite.queue, "maildrop")),
               "pickup queues it after the start and maildrop/ is empty")
         suite.stop()
+        check(not re.search(r"tern/pickup\[\d+\]: (panic|fatal):", suite.log_text()),
+              "pickup neither panicked nor failed, through a restart for a new table and two stops")
     finally:
         suite.cleanup()
 
