@@ -59,9 +59,11 @@ int main(int argc, char** argv) {
     ctx.client_done();
   };
   spec.on_stop = [&](server::Context&) {
-    inotify_watch.cancel();
-    fallback.cancel();
-    settle.cancel();
+    // Destroyed, not only cancelled: they live in main() and would
+    // otherwise outlive the skeleton's loop (which panics on that).
+    inotify_watch = event::IoWatch();
+    fallback = event::Timer();
+    settle = event::Timer();
   };
   // They belong to the skeleton's loop, which must outlive them: destroyed
   // here, not after run_service() returns (that panicked at every stop).

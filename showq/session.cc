@@ -33,8 +33,11 @@ void Session::close(const std::string& why) {
   if (closed_) return;
   closed_ = true;
   log::debug("showq: client closed: %s (%zu messages listed)", why.c_str(), sent_);
-  watch_.cancel();
-  timer_.cancel();
+  // Destroyed, not only cancelled (safe from inside their own callbacks):
+  // a worker job in flight keeps this session alive, possibly past the
+  // loop, which must not outlive a watch.
+  watch_ = event::IoWatch();
+  timer_ = event::Timer();
   fd_.reset();
   in_.clear();
   out_.clear();

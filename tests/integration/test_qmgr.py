@@ -52,6 +52,7 @@ def main():
         r = tool(suite, "ternqueue", "-i", "NOSUCHID")
         check(r.returncode != 0, "ternqueue -i of an unknown ID fails")
         suite.stop()
+        check("panic:" not in suite.log_text(), "no daemon panicked, at work or while stopping")
     finally:
         suite.cleanup()
 

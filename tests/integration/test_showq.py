@@ -81,7 +81,13 @@ def main():
         r = ternqueue(suite, "-p", as_nobody=True)
         check(r.returncode == 0 and "-- 1 Kbytes in 3 Requests." in r.stdout, "and showq keeps serving")
 
+        idle = socket.socket(socket.AF_UNIX)  # a client that never asks: showq must still stop cleanly
+        idle.settimeout(10)
+        idle.connect(socket_path)
+        check(idle.recv(100).startswith(b"VERSION\tshowq"), "an idle client is greeted")
         suite.stop()
+        idle.close()
+        check("panic:" not in suite.log_text(), "no daemon panicked, at work or while stopping")
         r = ternqueue(suite, "-p", as_nobody=True)
         check(r.returncode == 1 and "is the mail system running?" in r.stderr,
               f"with the system stopped, nobody is told why there is no listing: {r.stderr.strip()}")

@@ -184,6 +184,7 @@ def main():
         check("error" not in "".join(l for l in suite.log_text().splitlines(True) if "tern/qmgr[" in l),
               "qmgr logged no error")
         suite.stop()
+        check("panic:" not in suite.log_text(), "no daemon panicked, at work or while stopping")
     finally:
         suite.cleanup()
 
