@@ -140,6 +140,7 @@ Outcome pickup_file(const Settings& s, const std::string& id, queue::QueueIdGene
     log::warning("maildrop/%s: %s: %s", id.c_str(), c.queue_id().c_str(), st.error().text.c_str());
     return Outcome::kRetry;
   }
+  if (!c.message_id().empty()) log::info("%s: message-id=%s", c.queue_id().c_str(), c.message_id().c_str());
   remove_maildrop_file(s, id, c.queue_id());
   return Outcome::kQueued;
 }

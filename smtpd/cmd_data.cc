@@ -208,6 +208,9 @@ void Session::data_committed(queue::Cleanup& job, const Status& result) {
   phase_ = Phase::kCommands;
   const bool chunked = chunking_.has_value();
   if (result.ok()) {
+    // Postfix's cleanup line, which log tools key on (e.g. to find a message
+    // a user asks about).
+    if (!job.message_id().empty()) log::info("%s: message-id=%s", job.queue_id().c_str(), job.message_id().c_str());
     log::info("%s: from=<%s>, size=%llu, nrcpt=%zu (queued)", job.queue_id().c_str(), mail_->sender.str().c_str(),
               static_cast<unsigned long long>(job.size()), job.recipient_count());
     // BDAT's answer also counts the octets, as Postfix's does.

@@ -95,14 +95,23 @@ Status Cleanup::end_of_headers() {
   size_t fields = 0;
   int received = 0;
   bool has_message_id = false, has_date = false;
+  bool in_message_id = false;  // on the Message-ID: field's continuation lines
   for (auto line : split(headers_, '\n')) {
     auto name = field_name(line);
-    if (name.empty()) continue;
+    if (name.empty()) {
+      if (in_message_id) message_id_ += std::string(trim(line));
+      continue;
+    }
+    in_message_id = false;
     ++fields;
     if (equals_nocase(name, "Received")) ++received;
-    else if (equals_nocase(name, "Message-ID")) has_message_id = true;
     else if (equals_nocase(name, "Date")) has_date = true;
+    else if (equals_nocase(name, "Message-ID") && !has_message_id) {
+      has_message_id = in_message_id = true;
+      message_id_ = std::string(trim(line.substr(line.find(':') + 1)));
+    }
   }
+  if (message_id_.size() > kMessageIdLogLimit) message_id_.resize(kMessageIdLogLimit);
   if (fields > settings_.header_count_limit)
     return refuse(CleanupFault::kHeaderTooLarge,
                   make_error(Errc::kLimit, strf("more than %zu header fields", settings_.header_count_limit)));
@@ -111,7 +120,10 @@ Status Cleanup::end_of_headers() {
     return refuse(CleanupFault::kTooManyHops,
                   make_error(Errc::kLimit, strf("too many hops (%d Received: header fields)", received + 1)));
   if (settings_.add_missing_headers) {
-    if (!has_message_id) headers_ += "Message-ID: " + mail::make_message_id(writer_.id(), settings_.myhostname) + "\r\n";
+    if (!has_message_id) {
+      message_id_ = mail::make_message_id(writer_.id(), settings_.myhostname);
+      headers_ += "Message-ID: " + message_id_ + "\r\n";
+    }
     if (!has_date) headers_ += "Date: " + mail::rfc5322_date(clock_.wall_now(), mail::TimeZone::local(clock_.wall_now())) + "\r\n";
   }
   auto s = writer_.append(headers_);

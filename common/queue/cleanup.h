@@ -68,6 +68,12 @@ class Cleanup {
   const std::string& queue_id() const { return writer_.id(); }
   uint64_t size() const { return writer_.message_size(); }
   size_t recipient_count() const { return recipients_; }
+  // The Message-ID: field's value as received (unfolded, at most
+  // kMessageIdLogLimit bytes), or the one cleanup added; "" if none. For the
+  // "ID: message-id=<...>" log line Postfix's cleanup writes; the caller
+  // logs it with control characters escaped.
+  const std::string& message_id() const { return message_id_; }
+  static constexpr size_t kMessageIdLogLimit = 512;
 
  private:
   Cleanup(const CleanupSettings& settings, QfileWriter writer, Clock& clock, size_t recipients)
@@ -81,6 +87,7 @@ class Cleanup {
   size_t recipients_;
   bool in_headers_ = true;
   std::string headers_;  // the held header block, without the empty line
+  std::string message_id_;
   CleanupFault fault_ = CleanupFault::kNone;
 };
 

@@ -101,6 +101,8 @@ def check_exact(suite, label, message, sender, recipients, sasl=None, tls=False)
         check(f"recipient: {rcpt}\n" in env, f"{label}: terncat shows recipient {rcpt}")
     if sasl:
         check(f"sasl_username={sasl}" in env, f"{label}: terncat shows the SASL login {sasl}")
+    line = f"{e['queue_id']}: message-id=<{msgid}>"
+    check(wait_for(lambda: line in suite.log_text()), f"{label}: the log has {line}")
     mailq = run([os.path.join(BIN, "ternqueue"), "-c", suite.dir, "-p"]).stdout.decode()
     check(e["queue_id"] in mailq and sender in mailq, f"{label}: ternqueue -p lists it")
     return e["queue_id"]
