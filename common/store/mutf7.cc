@@ -144,7 +144,7 @@ Result<std::string> mutf7_encode(std::string_view utf8) {
 }
 
 Result<std::string> mutf7_decode(std::string_view s) {
-  if (s.size() > kMaxMutf7Input) return make_error(Errc::kLimit, "folder name too long");
+  if (s.size() > kMaxMutf7Encoded) return make_error(Errc::kLimit, "folder name too long");
   std::string out;
   out.reserve(s.size());
   size_t i = 0;

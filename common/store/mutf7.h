@@ -23,9 +23,12 @@
 
 namespace tern::store {
 
-// Names longer than this (in either form) are refused: a folder name is one
-// directory name on disk (NAME_MAX 255) or a few of them.
+// Names longer than this are refused: a folder name is one directory name
+// on disk (NAME_MAX 255) or a few of them. The decoder takes up to three
+// times as much, since one byte of UTF-8 (U+007F) can take 8/3 characters
+// encoded: whatever the encoder writes, the decoder reads.
 inline constexpr size_t kMaxMutf7Input = 4096;
+inline constexpr size_t kMaxMutf7Encoded = 3 * kMaxMutf7Input + 2;
 
 // UTF-8 → modified UTF-7. Errc::kInvalid for malformed UTF-8 or U+0000.
 Result<std::string> mutf7_encode(std::string_view utf8);
