@@ -211,11 +211,32 @@ class Client:
             pass
 
 
+_port_locks = {}  # base -> open lock file, held while this test uses the base
+
+
+def release_port_base(base):
+    lock = _port_locks.pop(base, None)
+    if lock:
+        lock.close()
+
+
 def pick_port_base():
-    """A base N with N+24, N+25, N+143, N+465, N+587 and N+993 all free."""
+    """A base N with N+24, N+25, N+143, N+465, N+587 and N+993 all free.
+    Tests run in parallel and bind their ports only seconds after picking
+    them, so each base is also reserved with a lock file (flock, released
+    when the test ends or its Suite is cleaned up)."""
+    import fcntl
     import random
-    for _ in range(50):
+    for _ in range(200):
         base = random.randrange(21000, 60000, 1000)  # 20000: the README's demo and lifecycle test
+        if base in _port_locks:
+            continue
+        lock = open(os.path.join(tempfile.gettempdir(), f"tern-test-port-{base}.lock"), "a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
         ok = True
         for off in (24, 25, 143, 465, 587, 993):
             with socket.socket() as s:
@@ -225,7 +246,9 @@ def pick_port_base():
                     ok = False
                     break
         if ok:
+            _port_locks[base] = lock
             return base
+        lock.close()
     fail("no free port base")
 
 
@@ -317,6 +340,7 @@ class Suite:
     def cleanup(self):
         if self.master_pid and pid_alive(self.master_pid):
             self.ctl("stop")
+        release_port_base(self.base)
         if not os.environ.get("TERN_KEEP"):
             shutil.rmtree(self.tmp, ignore_errors=True)
         else:
