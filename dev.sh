@@ -13,6 +13,9 @@ libevent-dev libssl-dev libc-ares-dev libcap-dev libcrypt-dev libargon2-dev
 liblmdb-dev zlib1g-dev catch2 python3 man-db groff-base util-linux procps"
 # What the tests drive the suite with, besides Python.
 TEST_PACKAGES="swaks curl"
+# Peers the interoperability tests and benches run beside Tern (their own
+# services never start: see install_peers).
+PEER_PACKAGES="postfix dovecot-imapd dovecot-lmtpd"
 
 install_packages() {  # install_packages [extra packages...]
   missing=""
@@ -27,6 +30,28 @@ install_packages() {  # install_packages [extra packages...]
   fi
   echo "dev.sh: installing:$missing"
   export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# Installs the peer packages (as root only; their tests skip without them)
+# behind a policy-rc.d that exits 101, so that neither Postfix nor Dovecot
+# starts a service of its own, now or on a later upgrade.
+install_peers() {
+  [ "$(id -u)" = 0 ] || return 0
+  missing=""
+  for p in $PEER_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  echo "dev.sh: installing peers (services not started):$missing"
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# written by tern dev.sh: no package service starts\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get update -qq
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
@@ -58,6 +83,6 @@ run_tests() {
 
 case "${1:-}" in
   run) install_packages; run_demo ;;
-  test) shift; install_packages $TEST_PACKAGES; run_tests "$@" ;;
+  test) shift; install_packages $TEST_PACKAGES; install_peers; run_tests "$@" ;;
   *) echo "usage: ./dev.sh run | test [ctest options]" >&2; exit 2 ;;
 esac
