@@ -93,6 +93,12 @@ std::vector<ParamDef> make_table() {
       {"import_environment", "TZ LANG", T::kList,
        "environment variables master passes on to the services (name or name=value)"},
 
+      // Delivery status notifications (common/queue/dsn.h).
+      {"bounce_size_limit", "50000", T::kSize,
+       "largest original message a failure or delay report returns whole; larger: its header only"},
+      {"double_bounce_recipient", "postmaster", T::kString,
+       "who is told when a message from the null sender <> cannot be delivered (Postfix: 2bounce_notice_recipient)"},
+
       // DNS (common/dns): every daemon that resolves.
       {"dns_servers", "", T::kList,
        "DNS servers to ask (ip, ip:port, [ipv6]:port); empty: those of /etc/resolv.conf"},
