@@ -157,6 +157,18 @@ std::vector<ParamDef> make_table() {
       {"hopcount_limit", "50", T::kInt,
        "most Received: header fields; more means a mail loop (554 5.4.6)"},
 
+      // Local delivery: lmtp-deliver.
+      {"lmtp_deliver_timeout", "300s", T::kTime,
+       "how long lmtp-deliver waits for a command, or for more DATA, before 421 and disconnect"},
+      {"lmtp_deliver_recipient_limit", "1000", T::kInt,
+       "recipients per LMTP transaction; beyond it 452 4.5.3"},
+      {"lmtp_deliver_temp_directory", "/tmp", T::kString,
+       "where lmtp-deliver keeps a message (an unlinked file) while it arrives, before copying it into each Maildir"},
+      {"lmtp_save_to_detail_mailbox", "no", T::kBool,
+       "yes: user+folder@domain is delivered into the folder when it exists (else INBOX), as Dovecot's option"},
+      {"quota_rule", "", T::kString,
+       "Dovecot-style quota for users whose passwd_file entry has no userdb_quota_rule (*:storage=1G, *:messages=N); empty: none"},
+
       // Per-client limits: smtpd asks anvil, which counts for every process.
       {"smtpd_client_connection_count_limit", "50", T::kInt,
        "connections one client may have open to one service at once (0 = no limit); beyond it 421 4.7.0"},

@@ -45,6 +45,7 @@ def main():
             f"{root}/sbin/sendmail", f"{root}/sbin/terndrop", f"{root}/bin/mailq", f"{root}/bin/newaliases",
             f"{root}/share/man/man1/sendmail.1", f"{root}/share/man/man8/terndrop.8",
             f"{root}/share/man/man8/pickup.8",
+            f"{root}/libexec/tern/lmtp-deliver", f"{root}/share/man/man8/lmtp-deliver.8",
         ]
         missing = [p for p in expected if not os.path.exists(p)]
         check(not missing, f"every program, tool, config file and man page is installed: missing {missing}")

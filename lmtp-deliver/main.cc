@@ -1,0 +1,41 @@
+// lmtp-deliver(8): the LMTP server that writes Maildirs. See
+// man/lmtp-deliver.8 and lmtp-deliver/session.h.
+
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "common/server/skeleton.h"
+#include "lmtp-deliver/session.h"
+#include "lmtp-deliver/settings.h"
+
+int main(int argc, char** argv) {
+  using namespace tern;
+  std::optional<lmtp::Settings> settings;
+  std::map<lmtp::Session*, std::unique_ptr<lmtp::Session>> sessions;
+
+  server::ServiceSpec spec;
+  spec.program = "lmtp-deliver";
+  spec.init_privileged = [&](server::Context& ctx) -> Status {
+    auto s = lmtp::Settings::load(ctx.config());
+    if (!s) return s.take_error();
+    settings = std::move(*s);
+    return {};
+  };
+  spec.init_unprivileged = [&](server::Context& ctx) -> Status {
+    settings->userdb_socket = ctx.jail_path(settings->userdb_socket);
+    return {};
+  };
+  spec.on_connection = [&](server::Context& ctx, Fd fd, const server::Peer& peer) {
+    auto session = std::make_unique<lmtp::Session>(ctx, *settings, std::move(fd), peer,
+                                                   [&sessions, &ctx](lmtp::Session* s) {
+                                                     sessions.erase(s);
+                                                     ctx.client_done();
+                                                   });
+    auto* raw = session.get();
+    sessions[raw] = std::move(session);
+    raw->start();
+  };
+  spec.overload_reply = "421 4.3.2 Service busy, try again later\r\n";
+  return server::run_service(argc, argv, std::move(spec));
+}
