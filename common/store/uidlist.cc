@@ -167,10 +167,24 @@ std::string format_uidlist(const UidListState& s) {
 
 // ---------------------------------------------------------------- UidList
 
-// An OFD lock on the lock file, released when the descriptor closes.
-struct UidList::Lock {
-  Fd fd;
-};
+Result<FolderLock> lock_folder(const std::string& folder) {
+  const std::string lock_path = folder + "/" + std::string(kUidLockName);
+  auto fd = open_fd(lock_path, O_RDWR | O_CREAT, 0600);
+  if (!fd) return fd.error().err == ENOENT ? make_error(Errc::kNotFound, "folder gone: " + folder) : fd.take_error();
+  struct flock fl = {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  int delay_ms = 1;
+  for (int attempt = 0;; ++attempt) {
+    if (::fcntl(fd->get(), F_OFD_SETLK, &fl) == 0) break;
+    if (errno != EAGAIN && errno != EACCES && errno != EINTR) return sys_error("lock " + lock_path);
+    if (attempt >= kLockAttempts) return make_error(Errc::kTemporary, "uid list locked too long: " + lock_path);
+    struct timespec ts = {0, static_cast<long>(delay_ms) * 1000000};
+    ::nanosleep(&ts, nullptr);
+    delay_ms = std::min(delay_ms * 2, 64);
+  }
+  return FolderLock(std::move(*fd));
+}
 
 UidList::UidList(std::string folder_dir)
     : folder_(std::move(folder_dir)), path_(folder_ + "/" + std::string(kUidListName)) {}
@@ -245,29 +259,19 @@ Status UidList::refresh() {
   return {};
 }
 
+// Under the lock: the list as it is now, created when missing or corrupt.
+Status UidList::prepare(const FolderLock&) {
+  if (Status st = refresh(); !st) return st;
+  if (missing_ || corrupt_) return create_list();
+  return {};
+}
+
 template <class F>
 Status UidList::locked(F&& f) {
-  const std::string lock_path = folder_ + "/" + std::string(kUidLockName);
-  auto fd = open_fd(lock_path, O_RDWR | O_CREAT, 0600);
-  if (!fd) return fd.error().err == ENOENT ? make_error(Errc::kNotFound, "folder gone: " + folder_) : fd.take_error();
-  struct flock fl = {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  int delay_ms = 1;
-  for (int attempt = 0;; ++attempt) {
-    if (::fcntl(fd->get(), F_OFD_SETLK, &fl) == 0) break;
-    if (errno != EAGAIN && errno != EACCES && errno != EINTR) return sys_error("lock " + lock_path);
-    if (attempt >= kLockAttempts) return make_error(Errc::kTemporary, "uid list locked too long: " + lock_path);
-    struct timespec ts = {0, static_cast<long>(delay_ms) * 1000000};
-    ::nanosleep(&ts, nullptr);
-    delay_ms = std::min(delay_ms * 2, 64);
-  }
-  Lock lock{std::move(*fd)};
-  if (Status st = refresh(); !st) return st;
-  if (missing_ || corrupt_) {
-    if (Status st = create_list(); !st) return st;
-  }
-  return f(lock);  // the lock goes with `lock` (closing the descriptor)
+  auto lock = lock_folder(folder_);
+  if (!lock) return lock.take_error();
+  if (Status st = prepare(*lock); !st) return st;
+  return f(*lock);  // released when `lock` goes
 }
 
 // Under the lock: a new list (first use, or replacing a corrupt one with a
@@ -285,7 +289,7 @@ Status UidList::create_list() {
 }
 
 // Under the lock: cuts a torn tail off, appends whole records, fsyncs.
-Status UidList::append(std::string_view records, const Lock&) {
+Status UidList::append(std::string_view records, const FolderLock&) {
   auto fd = open_fd(path_, O_WRONLY | O_APPEND);
   if (!fd) return fd.take_error();
   struct stat st;
@@ -301,6 +305,42 @@ Status UidList::append(std::string_view records, const Lock&) {
   return {};
 }
 
+// Under the lock: UIDs for the bases in `files` the list does not know, in
+// delivery order, appended as one write.
+Status UidList::assign(const Files& files, const FolderLock& lock) {
+  struct New {
+    uint64_t seconds;
+    uint32_t usec;
+    std::string_view base;
+  };
+  std::vector<New> fresh;
+  for (const auto& [base, file] : files) {
+    if (state_.uids.count(base)) continue;
+    auto m = parse_message_name(base);
+    fresh.push_back({m->seconds, m->usec, base});
+  }
+  if (fresh.empty()) return {};
+  std::sort(fresh.begin(), fresh.end(), [](const New& a, const New& b) {
+    return std::tie(a.seconds, a.usec, a.base) < std::tie(b.seconds, b.usec, b.base);
+  });
+  if (uint64_t{state_.uidnext} + fresh.size() >= UINT32_MAX)
+    return make_error(Errc::kLimit, "UIDs exhausted in " + folder_);
+  std::string records;
+  uint32_t uid = state_.uidnext;
+  uint64_t modseq = state_.highestmodseq;
+  for (const New& n : fresh)
+    records += "A\t" + std::to_string(uid++) + "\t" + std::to_string(++modseq) + "\t" + std::string(n.base) + "\n";
+  return append(records, lock);
+}
+
+void UidList::remember(Files& files) {
+  files_.clear();
+  for (auto& [base, file] : files) {
+    auto it = state_.uids.find(base);
+    if (it != state_.uids.end()) files_[it->second] = std::move(file);
+  }
+}
+
 Status UidList::sync() {
   if (Status st = refresh(); !st) return st;
   auto files = scan_folder(folder_);
@@ -311,72 +351,38 @@ Status UidList::sync() {
     return false;
   };
   if (missing_ || corrupt_ || unknown_exists()) {
-    Status st = locked([&](const Lock& lock) -> Status {
-      struct New {
-        uint64_t seconds;
-        uint32_t usec;
-        std::string_view base;
-      };
-      std::vector<New> fresh;
-      for (const auto& [base, file] : *files) {
-        if (state_.uids.count(base)) continue;
-        auto m = parse_message_name(base);
-        fresh.push_back({m->seconds, m->usec, base});
-      }
-      if (fresh.empty()) return {};
-      std::sort(fresh.begin(), fresh.end(), [](const New& a, const New& b) {
-        return std::tie(a.seconds, a.usec, a.base) < std::tie(b.seconds, b.usec, b.base);
-      });
-      if (uint64_t{state_.uidnext} + fresh.size() >= UINT32_MAX)
-        return make_error(Errc::kLimit, "UIDs exhausted in " + folder_);
-      std::string records;
-      uint32_t uid = state_.uidnext;
-      uint64_t modseq = state_.highestmodseq;
-      for (const New& n : fresh) {
-        records += "A\t" + std::to_string(uid++) + "\t" + std::to_string(++modseq) + "\t" + std::string(n.base) + "\n";
-      }
-      return append(records, lock);
-    });
+    Status st = locked([&](const FolderLock& lock) { return assign(*files, lock); });
     if (!st) return st;
   }
-  files_.clear();
-  for (auto& [base, file] : *files) {
-    auto it = state_.uids.find(base);
-    if (it != state_.uids.end()) files_[it->second] = std::move(file);
-  }
+  remember(*files);
   return {};
 }
 
-Result<size_t> UidList::keyword_index(std::string_view name) {
-  if (!valid_keyword(name)) return invalid("bad keyword name");
-  auto find = [&]() -> std::optional<size_t> {
-    auto it = std::find(state_.keywords.begin(), state_.keywords.end(), name);
-    if (it == state_.keywords.end()) return std::nullopt;
-    return static_cast<size_t>(it - state_.keywords.begin());
-  };
-  if (Status st = refresh(); !st) return st.take_error();
-  if (auto i = find(); i && !missing_ && !corrupt_) return *i;
-  size_t index = 0;
-  Status st = locked([&](const Lock& lock) -> Status {
-    if (auto i = find()) {
-      index = *i;
-      return {};
-    }
-    if (state_.keywords.size() >= kMaxKeywords) return make_error(Errc::kLimit, "too many keywords");
-    index = state_.keywords.size();
-    return append("K\t" + std::to_string(index) + "\t" + std::string(name) + "\n", lock);
-  });
-  if (!st) return st.take_error();
-  return index;
+Status UidList::sync(const FolderLock& lock) {
+  if (Status st = prepare(lock); !st) return st;
+  auto files = scan_folder(folder_);
+  if (!files) return files.take_error();
+  if (Status st = assign(*files, lock); !st) return st;
+  remember(*files);
+  return {};
 }
 
 Result<uint64_t> UidList::next_modseq() {
   uint64_t modseq = 0;
-  Status st = locked([&](const Lock& lock) -> Status {
-    modseq = state_.highestmodseq + 1;
-    return append("M\t" + std::to_string(modseq) + "\n", lock);
+  Status st = locked([&](const FolderLock& lock) -> Status {
+    auto m = next_modseq(lock);
+    if (!m) return m.take_error();
+    modseq = *m;
+    return {};
   });
   if (!st) return st.take_error();
+  return modseq;
+}
+
+Result<uint64_t> UidList::next_modseq(const FolderLock& lock) {
+  if (Status st = prepare(lock); !st) return st.take_error();
+  const uint64_t modseq = state_.highestmodseq + 1;
+  if (Status st = append("M\t" + std::to_string(modseq) + "\n", lock); !st) return st.take_error();
   return modseq;
 }
 

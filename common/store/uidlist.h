@@ -1,12 +1,14 @@
 #pragma once
 // The per-folder UID list: the authoritative UIDVALIDITY, UIDNEXT,
-// HIGHESTMODSEQ, uid → base name (the file name before ":2,") and the
-// keyword names of one Maildir folder (DESIGN.md, "Mail store").
+// HIGHESTMODSEQ and uid → base name (the file name before ":2,") of one
+// Maildir folder (DESIGN.md, "Mail store"), and the folder's lock.
 //
-// Not here: the index/cache of DESIGN.md (per-message MODSEQ, sizes,
-// envelope, bodystructure, preview), which is disposable and comes later;
-// EMAILID/THREADID (RFC 8474) per message, which will be a new record type
-// under a new version. Flags live in the file names (message_file.h).
+// Not here: the keyword names, which live in the folder's dovecot-keywords
+// file so that Dovecot and Tern read the same a..z letters (keywords.h);
+// the index/cache of DESIGN.md (per-message MODSEQ, sizes, envelope,
+// bodystructure), which is disposable (index.h); EMAILID/THREADID (RFC 8474)
+// per message, which will be a new record type under a new version. Flags
+// live in the file names (flags.h).
 //
 // File <folder>/tern-uidlist, text, one record per line ending "\n", fields
 // separated by one tab:
@@ -15,8 +17,10 @@
 //   A <uid> <modseq> <base>   a UID assigned: uid >= UIDNEXT so far (UIDNEXT
 //                        becomes uid+1), modseq > HIGHESTMODSEQ so far (and
 //                        becomes it), base a valid name not listed before
-//   K <index> <name>     a keyword: index = number of keywords so far (0..25,
-//                        the Maildir flag letters a..z, as Dovecot uses them)
+//   K <index> <name>     a keyword: index = number of keywords so far (0..25).
+//                        Read for compatibility with lists written before
+//                        keywords moved to dovecot-keywords; never written
+//                        any more and not used for the flag letters
 //   N <uidnext>          UIDNEXT raised (>= UIDNEXT so far)
 //   M <modseq>           HIGHESTMODSEQ raised (> HIGHESTMODSEQ so far)
 // Anything else on a complete line, out of order or out of range, makes the
@@ -41,6 +45,12 @@
 // delivery order (time from the name, then name), appends, fsyncs and
 // unlocks. sync() blocks on disk and may sleep: run it on the worker pool.
 //
+// The same lock guards every other read-modify-write of the folder's
+// metadata: dovecot-keywords (keywords.h), the index (index.h) and flag
+// changes (folder.h). Those take it with lock_folder() and call the
+// FolderLock overloads below, since a second OFD lock on the same file from
+// the same process would wait for the first.
+//
 // A file that vanishes (expunged or renamed by another process) means
 // "rescan": nothing here fails for it. The list keeps the records of gone
 // files (a few dozen bytes each); compaction is not done yet.
@@ -54,6 +64,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/base/fd.h"
 #include "common/base/result.h"
 
 namespace tern::store {
@@ -91,6 +102,21 @@ std::string format_uidlist(const UidListState& state);
 // A keyword name as IMAP allows it (an atom, RFC 3501 9, without "\").
 bool valid_keyword(std::string_view name);
 
+// The folder's lock (an OFD write lock on <folder>/tern-uidlist.lock),
+// released when the object goes. Move-only.
+class FolderLock {
+ public:
+  explicit FolderLock(Fd fd) : fd_(std::move(fd)) {}
+  FolderLock(FolderLock&&) = default;
+  FolderLock& operator=(FolderLock&&) = default;
+
+ private:
+  Fd fd_;
+};
+// Takes the lock without blocking: retried with a bounded backoff (about
+// 5 s), then Errc::kTemporary; Errc::kNotFound when the folder is gone.
+Result<FolderLock> lock_folder(const std::string& folder_dir);
+
 // One folder's list as one process sees it. Not thread-safe: one shared
 // object per folder per process, used from one thread at a time.
 class UidList {
@@ -101,12 +127,14 @@ class UidList {
   // file). Errc::kNotFound when the folder itself is gone,
   // Errc::kTemporary when the lock stayed taken.
   Status sync();
+  // The same, under a lock the caller holds (it then assigns even when
+  // nothing looked new before the lock).
+  Status sync(const FolderLock& lock);
 
   uint32_t uidvalidity() const { return state_.uidvalidity; }
   uint32_t uidnext() const { return state_.uidnext; }
   uint64_t highestmodseq() const { return state_.highestmodseq; }
   const std::map<uint32_t, UidEntry>& entries() const { return state_.entries; }
-  const std::vector<std::string>& keywords() const { return state_.keywords; }
 
   std::optional<std::string> base_of(uint32_t uid) const;
   std::optional<uint32_t> uid_of(std::string_view base) const;
@@ -115,17 +143,18 @@ class UidList {
   // opening it fails with ENOENT, sync() again.
   std::optional<std::string> file_of(uint32_t uid) const;
 
-  // The index of a keyword, recorded (under the lock) when new.
-  // Errc::kInvalid for a bad name, Errc::kLimit past 26 keywords.
-  Result<size_t> keyword_index(std::string_view name);
   // Raises HIGHESTMODSEQ by one (under the lock) and returns it.
   Result<uint64_t> next_modseq();
+  Result<uint64_t> next_modseq(const FolderLock& lock);
 
  private:
-  struct Lock;
+  using Files = std::unordered_map<std::string, std::string>;
   Status refresh();
+  Status prepare(const FolderLock& lock);
   Status create_list();
-  Status append(std::string_view records, const Lock& lock);
+  Status assign(const Files& files, const FolderLock& lock);
+  Status append(std::string_view records, const FolderLock& lock);
+  void remember(Files& files);
   template <class F>
   Status locked(F&& f);
 
