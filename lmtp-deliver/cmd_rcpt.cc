@@ -62,7 +62,7 @@ void Session::userdb_answered(auth::UserdbReply r) {
                  home.empty() ? "none" : home.c_str());
     return accept_rcpt(Reply{451, "4.3.0", "<" + addr + "> Temporary failure: no mailbox configured"});
   }
-  auto quota = quota_limit(r.fields, settings_.quota_rule);
+  auto quota = store::user_quota(r.fields, settings_.quota_rule);
   if (!quota) {
     log::warning("%s: quota rule of %s: %s", id_.c_str(), r.user.c_str(), quota.error().text.c_str());
     return accept_rcpt(Reply{451, "4.3.0", "<" + addr + "> Temporary failure: quota configuration"});

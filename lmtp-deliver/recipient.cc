@@ -15,24 +15,6 @@ RecipientAddress resolve_recipient(const mail::Address& rcpt, std::string_view d
   return r;
 }
 
-Result<store::QuotaLimit> quota_limit(const std::map<std::string, std::string>& fields, std::string_view default_rule) {
-  store::QuotaLimit limit;
-  bool any = false;
-  // quota_rule, then quota_rule2, quota_rule3, ... until one is missing
-  // (Dovecot's numbering).
-  for (int i = 1; i < 100; ++i) {
-    auto it = fields.find(i == 1 ? std::string("quota_rule") : "quota_rule" + std::to_string(i));
-    if (it == fields.end()) break;
-    any = true;
-    if (Status st = store::apply_quota_rule(it->second, limit); !st) return st.take_error();
-  }
-  if (!any && !trim(default_rule).empty()) {
-    if (Status st = store::apply_quota_rule(default_rule, limit); !st)
-      return make_error(st.error().code, "quota_rule: " + st.error().text);
-  }
-  return limit;
-}
-
 void HeaderScan::feed(std::string_view content) {
   for (size_t i = 0; i < content.size() && !in_body_; ++i) {
     char c = content[i];

@@ -1,17 +1,15 @@
 #pragma once
 // What lmtp-deliver makes of a recipient and of the message it is given,
-// apart from any I/O: which user an address belongs to (plus-addressing),
-// which quota applies, and what the message's header says about loops.
+// apart from any I/O: which user an address belongs to (plus-addressing)
+// and what the message's header says about loops.
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/base/result.h"
 #include "common/mail/smtp_path.h"
-#include "common/store/maildirsize.h"
 
 namespace tern::lmtp {
 
@@ -29,15 +27,6 @@ struct RecipientAddress {
 
 // delimiters: recipient_delimiter (a set of characters, as in Postfix).
 RecipientAddress resolve_recipient(const mail::Address& rcpt, std::string_view delimiters);
-
-// The user's quota: Dovecot's quota_rule, quota_rule2, quota_rule3, ...
-// userdb fields (userdb_quota_rule in the passwd-file, authd removes the
-// prefix) applied in that order, or, when the user has none,
-// `default_rule` (main.cf quota_rule; "" = no quota). A rule that does not
-// parse is an error: the caller defers (a configuration mistake must not
-// turn into bounces or into unlimited mailboxes).
-Result<store::QuotaLimit> quota_limit(const std::map<std::string, std::string>& userdb_fields,
-                                      std::string_view default_rule);
 
 // Reads the message's header section as it streams in (CRLF lines, after
 // dot-unstuffing), keeping only what delivery needs: every Delivered-To:

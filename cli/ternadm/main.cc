@@ -6,7 +6,7 @@
 //   ternadm [-c DIR] user del USER@DOMAIN
 //   ternadm [-c DIR] user passwd USER@DOMAIN [-s SCHEME] [-p PASSWORD]
 //   ternadm [-c DIR] user list
-//   ternadm [-c DIR] mailbox status USER@DOMAIN      (not available yet)
+//   ternadm [-c DIR] mailbox status USER@DOMAIN      (folders, counts, quota: mailbox_status.h)
 //
 // Hashing is common/auth/password_scheme (the one implementation authd
 // verifies with); the file is edited under a lock and replaced atomically
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "build_paths.h"
+#include "cli/ternadm/mailbox_status.h"
 #include "cli/ternadm/password_input.h"
 #include "common/auth/passwd_edit.h"
 #include "common/auth/passwd_file.h"
@@ -242,16 +243,17 @@ int main(int argc, char** argv) {
     if (!parse_sub(argc, argv, optind + 1, "s:p:", o)) return usage();
     return cmd_pw(o);
   }
-  if (cmd == "mailbox") {
-    if (sub != "status") return usage();
-    return fail("mailbox status is not available yet: it arrives with lmtp-deliver and the mail store");
-  }
-  if (cmd != "user") return usage();
+  if (cmd != "user" && cmd != "mailbox") return usage();
+  if (cmd == "mailbox" && sub != "status") return usage();
   const char* allowed = sub == "add" ? "s:p:q:" : sub == "passwd" ? "s:p:" : "";
   if (!parse_sub(argc, argv, optind + 2, allowed, o)) return usage();
   std::vector<std::string> warnings;
   auto cf = config::MainCf::load(config_dir, &warnings);
   if (!cf) return fail(cf.error().text);
+  if (cmd == "mailbox") {
+    if (o.args.size() != 1) return usage();
+    return adm::mailbox_status(*cf, o.args[0]);
+  }
   Instance in{std::move(*cf), ""};
   in.passwd_file = in.cf.str("passwd_file");
   if (sub == "add") return cmd_user_add(in, o);

@@ -124,6 +124,24 @@ bool exceeds(const QuotaLimit& limit, const QuotaUsage& usage, uint64_t bytes) {
 
 }  // namespace
 
+Result<QuotaLimit> user_quota(const std::map<std::string, std::string>& fields, std::string_view default_rule) {
+  QuotaLimit limit;
+  bool any = false;
+  // quota_rule, then quota_rule2, quota_rule3, ... until one is missing
+  // (Dovecot's numbering).
+  for (int i = 1; i < 100; ++i) {
+    auto it = fields.find(i == 1 ? std::string("quota_rule") : "quota_rule" + std::to_string(i));
+    if (it == fields.end()) break;
+    any = true;
+    if (Status st = apply_quota_rule(it->second, limit); !st) return st.take_error();
+  }
+  if (!any && !trim(default_rule).empty()) {
+    if (Status st = apply_quota_rule(default_rule, limit); !st)
+      return make_error(st.error().code, "quota_rule: " + st.error().text);
+  }
+  return limit;
+}
+
 Status apply_quota_rule(std::string_view rule, QuotaLimit& limit) {
   if (rule.size() > kMaxRule) return make_error(Errc::kLimit, "quota rule too long");
   auto parts = split(trim(rule), ':');

@@ -22,6 +22,7 @@
 // Blocking I/O (and the occasional scan): run on the worker pool.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -51,6 +52,14 @@ struct QuotaUsage {
 // Only rules for "*" (the whole store) are supported: others (Trash:...,
 // percentages, "+" increments, "ignore") are Errc::kInvalid.
 Status apply_quota_rule(std::string_view rule, QuotaLimit& limit);
+
+// A user's quota: Dovecot's quota_rule, quota_rule2, quota_rule3, ...
+// userdb fields (userdb_quota_rule in the passwd-file; authd removes the
+// prefix) applied in that order, or, when the user has none,
+// `default_rule` (main.cf quota_rule; "" = no quota). A rule that does not
+// parse is an error: lmtp-deliver defers rather than bounce or deliver
+// without a limit.
+Result<QuotaLimit> user_quota(const std::map<std::string, std::string>& userdb_fields, std::string_view default_rule);
 
 // "<bytes>S,<count>C" without the unlimited parts; "" when unlimited.
 std::string format_quota_definition(const QuotaLimit& limit);

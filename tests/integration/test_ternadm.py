@@ -4,12 +4,14 @@ puts a user into the users file and that user logs in at once with smtplib
 passwd` changes the password (the old one gets 535, the new one 235); `user
 del` removes it (535); comments, the demo user and the file's owner and mode
 are untouched by all three. Also `pw` in each scheme, duplicates and
-malformed addresses refused, the password from standard input, and `mailbox
-status` saying it is not available yet; on a terminal the password is asked
-twice without echo."""
+malformed addresses refused, the password from standard input; `mailbox
+status` before and after deliveries through lmtp-deliver (folders, new/cur
+counts, quota use and limit from maildirsize); on a terminal the password is
+asked twice without echo."""
 import os
 import pty
 import select
+import smtplib
 import stat
 import subprocess
 import time
@@ -84,6 +86,54 @@ def test_pw():
     check(r.returncode == 2, f"an unknown scheme is a usage error: {r.returncode} {r.stderr!r}")
 
 
+def deliver(suite, rcpt, body=b"Subject: status\r\n\r\nhello\r\n"):
+    c = smtplib.LMTP(os.path.join(suite.queue, "private", "deliver"), timeout=20)
+    c.ehlo()
+    c.mail("sender@example.org")
+    code, msg = c.rcpt(rcpt)
+    if code != 250:
+        fail(f"RCPT {rcpt}: {code} {msg}")
+    code, msg = c.data(body)
+    if code != 250:
+        fail(f"DATA for {rcpt}: {code} {msg}")
+    c.quit()
+
+
+def test_mailbox_status(suite):
+    r = adm(suite, "mailbox", "status", "nobody@example.test")
+    check(r.returncode == 1 and "no such user" in r.stderr, f"mailbox status of an unknown user: {r.stderr!r}")
+    r = adm(suite, "user", "add", "carol@example.test", "-p", "Carol-passw0rd", "-q", "*:storage=1M")
+    check(r.returncode == 0, f"user add carol with a quota: {r.stderr!r}")
+    r = adm(suite, "mailbox", "status", "carol@example.test")
+    check(r.returncode == 0 and "no Maildir yet" in r.stdout and "limit 1048576 bytes, unlimited messages" in r.stdout,
+          f"mailbox status before the first delivery: {r.stdout!r} {r.stderr!r}")
+    deliver(suite, "carol@example.test")
+    deliver(suite, "carol@example.test")
+    md = os.path.join(suite.dir, "mail", "example.test", "carol", "Maildir")
+    names = os.listdir(os.path.join(md, "new"))
+    stored = sum(os.path.getsize(os.path.join(md, "new", n)) for n in names)
+    r = adm(suite, "mailbox", "status", "carol@example.test")
+    lines = r.stdout.splitlines()
+    check(r.returncode == 0 and f"maildir: {md}" in lines, f"mailbox status names the Maildir: {r.stdout!r}")
+    check(f"quota: {stored} of 1048576 bytes (0%), 2 of unlimited messages, from maildirsize" in lines,
+          f"quota use and limit from maildirsize ({stored} bytes in 2 files): {lines}")
+    rows = {l.split()[0]: l.split()[1:] for l in lines[lines.index(next(l for l in lines if l.startswith("folder"))) + 1:]}
+    check(rows.get("INBOX") == ["2", "0"], f"INBOX: 2 new, 0 cur: {rows}")
+    check(all(rows.get(f) == ["0", "0"] for f in ("Archive", "Drafts", "Junk", "Sent", "Trash")),
+          f"and the special-use folders, empty: {rows}")
+    # A folder with a non-ASCII name is shown decoded (modified UTF-7 on disk).
+    owner = os.stat(md)
+    folder = os.path.join(md, ".Entw&APw-rfe")
+    for sub in ("", "cur", "new", "tmp"):
+        os.makedirs(os.path.join(folder, sub), exist_ok=True)
+        os.chown(os.path.join(folder, sub), owner.st_uid, owner.st_gid)
+    os.rename(os.path.join(md, "new", names[0]), os.path.join(folder, "cur", names[0] + ":2,S"))
+    r = adm(suite, "mailbox", "status", "carol@example.test")
+    rows = {l.split()[0]: l.split()[1:] for l in r.stdout.splitlines() if not l.startswith(("user:", "maildir:", "quota:"))}
+    check(rows.get("Entwürfe") == ["0", "1"] and rows.get("INBOX") == ["1", "0"],
+          f"folders by their decoded names, new/ and cur/ counted apart: {r.stdout!r}")
+
+
 def main():
     test_pw()
     test_terminal()
@@ -138,8 +188,7 @@ def main():
         r = adm(suite, "user", "del", "alice@example.test")
         check(r.returncode == 1 and "no such user" in r.stderr, f"deleting again: {r.stderr!r}")
 
-        r = adm(suite, "mailbox", "status", suite.user)
-        check(r.returncode == 1 and "not available yet" in r.stderr, f"mailbox status: {r.stderr!r}")
+        test_mailbox_status(suite)
         check(not os.path.exists(path + ".tmp") and
               not any(n.startswith(".users.tmp") for n in os.listdir(suite.dir)), "no temporary file is left")
         suite.stop()

@@ -42,29 +42,6 @@ TEST_CASE("lmtp recipient: plus-addressing picks the user and the detail folder"
   }
 }
 
-TEST_CASE("lmtp recipient: the user's quota_rule fields, else the default rule", "[lmtp]") {
-  std::map<std::string, std::string> none;
-  auto unlimited = quota_limit(none, "");
-  REQUIRE(unlimited.ok());
-  CHECK(unlimited->unlimited());
-
-  auto dflt = quota_limit(none, "*:storage=1G");
-  REQUIRE(dflt.ok());
-  CHECK(dflt->bytes == (1ULL << 30));
-  CHECK(dflt->messages == 0);
-
-  std::map<std::string, std::string> own = {{"home", "/x"}, {"quota_rule", "*:storage=10M"},
-                                            {"quota_rule2", "*:messages=100"}};
-  auto mine = quota_limit(own, "*:storage=1G");
-  REQUIRE(mine.ok());
-  CHECK(mine->bytes == 10ULL << 20);
-  CHECK(mine->messages == 100);
-
-  std::map<std::string, std::string> bad = {{"quota_rule", "Trash:storage=10M"}};
-  CHECK_FALSE(quota_limit(bad, "").ok());
-  CHECK_FALSE(quota_limit(none, "*:storage=lots").ok());
-}
-
 TEST_CASE("lmtp recipient: the header scan finds Delivered-To and Message-ID, not in the body", "[lmtp]") {
   HeaderScan h;
   std::string msg =

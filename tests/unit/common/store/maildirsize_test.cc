@@ -138,3 +138,26 @@ TEST_CASE("maildirsize: check_quota answers ok, over quota or too big", "[store]
   REQUIRE(::utimes((md + "/maildirsize").c_str(), old) == 0);
   CHECK(*check_quota(md, limit, 1) == QuotaVerdict::kOk);
 }
+
+TEST_CASE("maildirsize: a user's quota_rule fields in order, else the default rule", "[store]") {
+  std::map<std::string, std::string> none;
+  auto unlimited = user_quota(none, "");
+  REQUIRE(unlimited.ok());
+  CHECK(unlimited->unlimited());
+
+  auto dflt = user_quota(none, "*:storage=1G");
+  REQUIRE(dflt.ok());
+  CHECK(dflt->bytes == (1ULL << 30));
+  CHECK(dflt->messages == 0);
+
+  std::map<std::string, std::string> own = {{"home", "/x"}, {"quota_rule", "*:storage=10M"},
+                                            {"quota_rule2", "*:messages=100"}};
+  auto mine = user_quota(own, "*:storage=1G");
+  REQUIRE(mine.ok());
+  CHECK(mine->bytes == 10ULL << 20);
+  CHECK(mine->messages == 100);
+
+  std::map<std::string, std::string> bad = {{"quota_rule", "Trash:storage=10M"}};
+  CHECK_FALSE(user_quota(bad, "").ok());
+  CHECK_FALSE(user_quota(none, "*:storage=lots").ok());
+}
