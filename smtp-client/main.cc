@@ -1,0 +1,67 @@
+// smtp-client(8): delivers queued mail over SMTP or LMTP for qmgr. Serves
+// the delivery protocol (common/ipc/delivery_protocol.h) on private/smtp and
+// private/lmtp; one request at a time per qmgr connection, many connections
+// per process (smtp-client/agent.h). Opens queue files read-only and speaks
+// to the request's next hop (smtp-client/session.h), keeping sessions open
+// for the next request to the same hop (smtp-client/session_cache.h). Runs
+// as mail_owner, chrooted to the queue directory: "unix:private/deliver"
+// names a socket inside it, as in Postfix.
+
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "common/server/skeleton.h"
+#include "smtp-client/agent.h"
+
+int main(int argc, char** argv) {
+  using namespace tern;
+  std::unique_ptr<smtp_client::Agent> agent;
+  std::map<smtp_client::QmgrConnection*, std::shared_ptr<smtp_client::QmgrConnection>> conns;
+
+  server::ServiceSpec spec;
+  spec.program = "smtp-client";
+  spec.dns = true;
+  spec.init_unprivileged = [&](server::Context& ctx) -> Status {
+    const auto& cf = ctx.config();
+    agent = std::make_unique<smtp_client::Agent>(
+        ctx.loop(), ctx.workers(), ctx.resolver(), smtp_client::load_settings(cf, ipc::DeliveryProtocol::kSmtp),
+        smtp_client::load_settings(cf, ipc::DeliveryProtocol::kLmtp), ctx.jail_path(cf.str("queue_directory")));
+    return {};
+  };
+  spec.on_connection = [&](server::Context& ctx, Fd fd, const server::Peer&) {
+    auto c = std::make_shared<smtp_client::QmgrConnection>(*agent, std::move(fd),
+                                                           [&conns, &ctx](smtp_client::QmgrConnection* gone) {
+                                                             // Not from inside the connection's own callback.
+                                                             ctx.loop().post([&conns, gone] { conns.erase(gone); });
+                                                             ctx.client_done();
+                                                           });
+    conns[c.get()] = c;
+    c->start();
+  };
+  spec.on_stop = [&](server::Context&) {
+    if (agent) {
+      agent->stopping = true;
+      agent->cache.quit_all();
+    }
+    std::vector<std::shared_ptr<smtp_client::QmgrConnection>> all;
+    for (auto& [p, c] : conns) all.push_back(c);
+    for (auto& c : all) c->stop();
+  };
+  spec.on_exit = [&](server::Context&) {
+    std::vector<std::shared_ptr<smtp_client::QmgrConnection>> all;
+    for (auto& [p, c] : conns) all.push_back(c);
+    for (auto& c : all) c->release();
+    conns.clear();
+    if (agent) {
+      agent->cache.close_all();
+      for (auto& [p, s] : agent->running) s->close_now();
+      agent->running.clear();
+    }
+    agent.reset();
+  };
+  // qmgr speaks the delivery protocol, not SMTP: a full process just closes.
+  spec.overload_reply = "";
+  int rc = server::run_service(argc, argv, std::move(spec));
+  return rc;
+}
