@@ -1,6 +1,8 @@
 #pragma once
 // qmgr's intake: every new message in incoming/ is checked (its envelope
-// must read back whole) and moved into active/, durably, with the log line
+// must read back whole) and moved into active/, durably (one fsync of
+// active/ and one of incoming/ per scan, whatever the number of files), with
+// the log line
 // administrators grep for:
 //   ID: from=<sender>, size=1234, nrcpt=2 (queue active)
 // and remembered in the ActiveSet (active_set.h). A file that does not read
@@ -19,6 +21,10 @@
 //    ternsuper's wake-up start a scan) and are taken in like new ones.
 //
 // Wake-ups coalesce: a request during a scan makes one more scan after it.
+// A scan started by inotify (new files in incoming/) only takes incoming/ in;
+// the rest (start-up, wake-ups, the queue_run_delay fallback) also lists
+// active/ as above. Listing and stat-ing every file of a large active/ for
+// each burst of new mail made intake cost grow with the queue's size.
 // Scheduling and delivery from active/ come with the next issue; until then
 // messages wait in active/.
 
@@ -40,15 +46,19 @@ struct ScanResult {
   int returned = 0;                                         // unknown files sent back to incoming/
 };
 
+// kIncoming: only take incoming/ in (active_listed stays false).
+enum class ScanKind { kFull, kIncoming };
+
 // One scan, blocking (for the worker pool and for tests). `known`: the IDs
 // of the ActiveSet when the scan started.
-ScanResult scan_queue(const std::string& queue_dir, const std::set<std::string>& known);
+ScanResult scan_queue(const std::string& queue_dir, const std::set<std::string>& known,
+                      ScanKind kind = ScanKind::kFull);
 
 class Incoming {
  public:
   Incoming(event::WorkerPool& pool, std::string queue_dir, ActiveSet& active)
       : pool_(pool), queue_dir_(std::move(queue_dir)), active_(active) {}
-  void request_scan();
+  void request_scan(ScanKind kind = ScanKind::kFull);
   int moved() const { return moved_; }
 
  private:
@@ -59,6 +69,7 @@ class Incoming {
   ActiveSet& active_;
   bool running_ = false;
   bool again_ = false;
+  bool again_full_ = false;
   int moved_ = 0;
 };
 

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     std::string dir = queue_dir + "/" + std::string(queue::queue_name(queue::Queue::kIncoming));
     if (inotify_add_watch(fd, dir.c_str(), IN_MOVED_TO | IN_CREATE) < 0) return sys_error("inotify_add_watch " + dir);
     // Many messages arriving at once make one scan, a moment later.
-    settle = event::Timer(ctx.loop(), [&] { incoming->request_scan(); });
+    settle = event::Timer(ctx.loop(), [&] { incoming->request_scan(qmgr::ScanKind::kIncoming); });
     inotify_watch = event::IoWatch(ctx.loop(), fd, event::IoWatch::kRead, [&](short) {
       char buf[4096];
       while (::read(inotify.get(), buf, sizeof buf) > 0) {

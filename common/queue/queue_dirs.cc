@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "common/base/durable.h"
+#include "common/base/fault.h"
 #include "common/queue/queue_id.h"
 
 namespace tern::queue {
@@ -99,7 +100,10 @@ std::string path_of(std::string_view queue_dir, Queue queue, std::string_view id
   return join(queue_dir, relative_path_of(queue, id));
 }
 
-Status move(std::string_view queue_dir, std::string_view id, Queue from, Queue to) {
+namespace {
+
+Status move_with(std::string_view queue_dir, std::string_view id, Queue from, Queue to,
+                 Status (*rename)(const std::string&, const std::string&)) {
   if (!is_valid_queue_id(id)) return invalid("not a queue ID: \"" + std::string(id) + "\"");
   std::string source = path_of(queue_dir, from, id);
   std::string target = path_of(queue_dir, to, id);
@@ -107,13 +111,29 @@ Status move(std::string_view queue_dir, std::string_view id, Queue from, Queue t
     std::string top = join(queue_dir, queue_name(to));
     if (Status st = ensure_dir(join(top, hash_subdir(id)), top); !st) return st;
   }
-  Status st = durable_rename(source, target);
+  Status st = rename(source, target);
   if (!st && st.error().code == Errc::kSystem && st.error().err == ENOENT) {
     struct stat sb;
     if (::stat(source.c_str(), &sb) < 0 && errno == ENOENT)
       return make_error(Errc::kNotFound, std::string(id) + ": not in " + std::string(queue_name(from)) + "/");
   }
   return st;
+}
+
+Status plain_rename(const std::string& from, const std::string& to) {
+  if (int err = fault::check(fault::Point::kRename)) return sys_error("rename " + from + " to " + to, err);
+  if (::rename(from.c_str(), to.c_str()) < 0) return sys_error("rename " + from + " to " + to);
+  return {};
+}
+
+}  // namespace
+
+Status move(std::string_view queue_dir, std::string_view id, Queue from, Queue to) {
+  return move_with(queue_dir, id, from, to, durable_rename);
+}
+
+Status move_unsynced(std::string_view queue_dir, std::string_view id, Queue from, Queue to) {
+  return move_with(queue_dir, id, from, to, plain_rename);
 }
 
 Result<std::vector<std::string>> scan(std::string_view queue_dir, Queue queue) {

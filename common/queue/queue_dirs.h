@@ -57,6 +57,10 @@ std::string relative_path_of(Queue queue, std::string_view id);
 // subdirectory of the target when needed. Errc::kNotFound when the file is
 // not in `from`.
 Status move(std::string_view queue_dir, std::string_view id, Queue from, Queue to);
+// The same rename without the fsyncs, for a batch of moves between the same
+// two queues: the caller then makes both directories durable once
+// (fsync_dir of each, durable.h) before it relies on any of the moves.
+Status move_unsynced(std::string_view queue_dir, std::string_view id, Queue from, Queue to);
 
 // The IDs of the files in a queue, sorted (oldest first); names that are not
 // valid queue IDs are skipped. For a hashed queue, every subdirectory.
