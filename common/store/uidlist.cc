@@ -367,6 +367,8 @@ Status UidList::sync(const FolderLock& lock) {
   return {};
 }
 
+Status UidList::reload(const FolderLock& lock) { return prepare(lock); }
+
 Result<uint64_t> UidList::next_modseq() {
   uint64_t modseq = 0;
   Status st = locked([&](const FolderLock& lock) -> Status {

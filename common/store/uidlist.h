@@ -130,6 +130,9 @@ class UidList {
   // The same, under a lock the caller holds (it then assigns even when
   // nothing looked new before the lock).
   Status sync(const FolderLock& lock);
+  // Re-reads the list under a lock the caller holds (creating it when
+  // missing or corrupt), without scanning the folder.
+  Status reload(const FolderLock& lock);
 
   uint32_t uidvalidity() const { return state_.uidvalidity; }
   uint32_t uidnext() const { return state_.uidnext; }

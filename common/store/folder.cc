@@ -1,0 +1,350 @@
+// One folder's view for imapd (folder.h).
+
+#include "common/store/folder.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+
+#include "common/base/durable.h"
+#include "common/base/fd.h"
+#include "common/store/message_file.h"
+
+namespace tern::store {
+namespace {
+
+// "new/<name>" or "cur/<name>" → (in cur/, name).
+std::pair<bool, std::string_view> split_file(std::string_view file) {
+  return {file.substr(0, 4) == "cur/", file.substr(4)};
+}
+
+// The RFC822.SIZE of a file that may have bare LF line ends, read in
+// pieces: messages can be large.
+Result<uint64_t> count_crlf_size(const std::string& path) {
+  auto fd = open_fd(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  if (!fd) return fd.take_error();
+  uint64_t size = 0;
+  bool last_cr = false;
+  std::string buf(64 * 1024, '\0');
+  for (;;) {
+    ssize_t n = ::read(fd->get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error("read " + path);
+    if (n == 0) break;
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] == '\n' && !last_cr) ++size;
+      last_cr = buf[i] == '\r';
+    }
+    size += static_cast<uint64_t>(n);
+  }
+  return size;
+}
+
+}  // namespace
+
+Folder::Folder(std::string folder_dir) : dir_(std::move(folder_dir)), uids_(dir_), keywords_(dir_), index_(dir_) {}
+
+const Message* Folder::find(uint32_t uid) const {
+  auto it = std::lower_bound(messages_.begin(), messages_.end(), uid,
+                             [](const Message& m, uint32_t u) { return m.uid < u; });
+  return it != messages_.end() && it->uid == uid ? &*it : nullptr;
+}
+
+const std::string* Folder::cached(uint32_t uid, CacheField field) const {
+  if (!index_.valid()) return nullptr;
+  const auto& entries = index_.state().entries;
+  auto it = entries.find(uid);
+  const size_t i = static_cast<size_t>(field);
+  if (it == entries.end() || i >= kCacheFields || !(it->second.cached & (1u << i))) return nullptr;
+  return &it->second.cache[i];
+}
+
+// The index belongs to this UID list and misses no change (index.h).
+bool Folder::consistent() const {
+  if (!index_.valid()) return false;
+  const IndexState& s = index_.state();
+  if (s.uidvalidity != uids_.uidvalidity() || s.covered > uids_.highestmodseq()) return false;
+  const auto& listed = uids_.entries();
+  for (const auto& [uid, e] : s.entries) {
+    auto it = listed.find(uid);
+    if (it == listed.end() || it->second.base != e.base) return false;
+  }
+  uint64_t unexplained = uids_.highestmodseq() - s.covered;
+  for (const auto& [uid, e] : listed) {
+    if (e.modseq <= s.covered) continue;
+    if (s.entries.count(uid)) return false;  // in the index before its UID was given?
+    if (unexplained == 0) return false;
+    --unexplained;
+  }
+  return unexplained == 0;
+}
+
+// Files the last scan found against what the index records.
+Folder::Diff Folder::diff() const {
+  Diff d;
+  const auto& entries = index_.state().entries;
+  for (const auto& [uid, u] : uids_.entries()) {
+    auto file = uids_.file_of(uid);
+    auto it = entries.find(uid);
+    if (!file) {
+      if (it != entries.end()) d.vanished.push_back(uid);
+    } else if (it == entries.end()) {
+      d.added.emplace_back(uid, *file);
+    } else {
+      const IndexEntry& e = it->second;
+      auto [in_cur, name] = split_file(*file);
+      auto m = parse_message_name(name);
+      if (in_cur != e.in_cur || !m || m->has_info != e.has_info || m->flags != e.info)
+        d.renamed.emplace_back(uid, *file);
+    }
+  }
+  return d;
+}
+
+// A message's record from its file (MODSEQ left to the caller).
+Result<IndexEntry> Folder::describe(uint32_t uid, const std::string& file) const {
+  auto [in_cur, name] = split_file(file);
+  auto m = parse_message_name(name);
+  if (!m) return invalid("not a message file: " + file);
+  const std::string path = dir_ + "/" + file;
+  struct stat st;
+  if (::stat(path.c_str(), &st) < 0) return sys_error("stat " + path);
+  IndexEntry e;
+  e.uid = uid;
+  e.in_cur = in_cur;
+  e.has_info = m->has_info;
+  e.base = std::string(m->base);
+  e.info = std::string(m->flags);
+  e.size = static_cast<uint64_t>(st.st_size);
+  e.internaldate = static_cast<int64_t>(st.st_mtime);
+  if (m->rfc822_size) {
+    e.rfc822_size = *m->rfc822_size;
+  } else {
+    auto n = count_crlf_size(path);
+    if (!n) return n.take_error();
+    e.rfc822_size = *n;
+  }
+  return e;
+}
+
+Status Folder::sync() {
+  if (Status st = uids_.sync(); !st) return st;
+  if (Status st = keywords_.load(); !st) return st;
+  if (Status st = index_.refresh(); !st) return st;
+  if (!consistent() || !diff().empty()) {
+    auto lock = lock_folder(dir_);
+    if (!lock) return lock.take_error();
+    if (Status st = reconcile(*lock); !st) return st;
+  }
+  build_view();
+  return {};
+}
+
+// Under the lock: rescan, then bring the index up to date in one frame, or
+// rebuild it.
+Status Folder::reconcile(const FolderLock& lock) {
+  if (Status st = uids_.sync(lock); !st) return st;
+  if (Status st = index_.refresh(); !st) return st;
+  if (!consistent()) return rebuild(lock);
+  Diff d = diff();
+  if (d.empty()) return {};
+  IndexFrame frame;
+  for (const auto& [uid, file] : d.added) {
+    auto e = describe(uid, file);
+    if (!e) continue;  // gone since the scan: the next sync sees what became of it
+    e->modseq = uids_.entries().at(uid).modseq;
+    frame.message(*e);
+  }
+  if (!d.renamed.empty() || !d.vanished.empty()) {
+    auto modseq = uids_.next_modseq(lock);
+    if (!modseq) return modseq.take_error();
+    for (const auto& [uid, file] : d.renamed) {
+      auto [in_cur, name] = split_file(file);
+      auto m = parse_message_name(name);
+      frame.flags(uid, *modseq, in_cur, m->has_info, m->flags);
+    }
+    for (uint32_t uid : d.vanished) frame.expunge(uid);
+  }
+  if (frame.empty()) return {};
+  return index_.append(frame, uids_.highestmodseq(), lock);
+}
+
+// Under the lock: a new index, every message at one new MODSEQ.
+Status Folder::rebuild(const FolderLock& lock) {
+  auto modseq = uids_.next_modseq(lock);
+  if (!modseq) return modseq.take_error();
+  // What the old index knew of a message that did not change is still
+  // true (a message's content never changes): keep it when readable.
+  const bool reuse = index_.valid() && index_.state().uidvalidity == uids_.uidvalidity();
+  const auto& old = index_.state().entries;
+  IndexState next;
+  next.uidvalidity = uids_.uidvalidity();
+  next.covered = uids_.highestmodseq();
+  for (const auto& [uid, u] : uids_.entries()) {
+    auto file = uids_.file_of(uid);
+    if (!file) continue;
+    auto e = describe(uid, *file);
+    if (!e) continue;
+    auto it = reuse ? old.find(uid) : old.end();
+    if (it != old.end() && it->second.base == e->base) {
+      e->cache = it->second.cache;
+      e->cached = it->second.cached;
+    }
+    e->modseq = *modseq;
+    next.entries.emplace_hint(next.entries.end(), uid, std::move(*e));
+  }
+  return index_.rewrite(std::move(next), lock);
+}
+
+void Folder::build_view() {
+  messages_.clear();
+  if (!index_.valid()) return;
+  messages_.reserve(index_.state().entries.size());
+  for (const auto& [uid, e] : index_.state().entries) {
+    Message m;
+    m.uid = uid;
+    m.base = e.base;
+    m.file = e.file();
+    m.flags = e.has_info ? parse_flags(e.info) : MessageFlags{};
+    m.modseq = e.modseq;
+    m.size = e.size;
+    m.rfc822_size = e.rfc822_size;
+    m.internaldate = e.internaldate;
+    messages_.push_back(std::move(m));
+  }
+}
+
+Result<size_t> Folder::keyword(std::string_view name) {
+  if (auto i = keywords_.find(name)) return *i;
+  auto lock = lock_folder(dir_);
+  if (!lock) return lock.take_error();
+  return keywords_.add(name, *lock);
+}
+
+Result<StoreResult> Folder::store(std::span<const FlagChange> changes) {
+  StoreResult out;
+  if (changes.empty()) return out;
+  auto lock = lock_folder(dir_);
+  if (!lock) return lock.take_error();
+  if (Status st = uids_.reload(*lock); !st) return st.take_error();
+  if (Status st = keywords_.load(); !st) return st.take_error();
+  if (Status st = index_.refresh(); !st) return st.take_error();
+  if (!consistent()) {
+    if (Status st = reconcile(*lock); !st) return st.take_error();
+  }
+  const uint32_t known = keywords_.table().known();
+
+  // Several changes to one message apply in order, as one rename.
+  std::map<uint32_t, std::vector<const FlagChange*>> by_uid;
+  for (const FlagChange& c : changes) by_uid[c.uid].push_back(&c);
+
+  struct Planned {
+    uint32_t uid;
+    std::string from;  // relative to the folder
+    std::string to;
+  };
+  std::vector<Planned> plan;
+  auto plan_one = [&](uint32_t uid, const std::string& from) {
+    auto [in_cur, name] = split_file(from);
+    const MessageFlags now = flags_of_name(name);
+    MessageFlags next = now;
+    for (const FlagChange* c : by_uid[uid]) {
+      uint32_t kw = c->keywords & known;
+      if (c->op == FlagOp::kReplace) kw |= next.keywords & ~known;  // letters without a name survive
+      next = apply_flags(next, c->op, c->system, kw);
+    }
+    if (next.same_imap(now)) return;  // nothing to do, wherever the file is
+    plan.push_back({uid, from, "cur/" + name_with_flags(name, next)});
+  };
+  const auto& entries = index_.state().entries;
+  for (const auto& [uid, list] : by_uid) {
+    auto it = entries.find(uid);
+    if (it == entries.end()) {
+      out.gone.push_back(uid);
+      continue;
+    }
+    plan_one(uid, it->second.file());
+  }
+
+  bool touched_new = false;
+  std::vector<Planned> done;
+  std::vector<uint32_t> retry;
+  auto run = [&](std::vector<Planned>& list, bool first) -> Status {
+    for (Planned& p : list) {
+      if (::rename((dir_ + "/" + p.from).c_str(), (dir_ + "/" + p.to).c_str()) == 0) {
+        touched_new |= p.from.compare(0, 4, "new/") == 0;
+        done.push_back(std::move(p));
+        continue;
+      }
+      if (errno != ENOENT) return sys_error("rename " + dir_ + "/" + p.from);
+      if (first) {
+        retry.push_back(p.uid);
+      } else {
+        out.gone.push_back(p.uid);
+      }
+    }
+    return {};
+  };
+  if (Status st = run(plan, true); !st) return st.take_error();
+  if (!retry.empty()) {
+    // Renamed or removed by another program: one rescan finds out which.
+    if (Status st = uids_.sync(*lock); !st) return st.take_error();
+    plan.clear();
+    for (uint32_t uid : retry) {
+      auto file = uids_.file_of(uid);
+      if (!file) {
+        out.gone.push_back(uid);
+        continue;
+      }
+      plan_one(uid, *file);
+    }
+    if (Status st = run(plan, false); !st) return st.take_error();
+  }
+  if (done.empty()) return out;
+  if (Status st = fsync_dir(dir_ + "/cur"); !st) return st.take_error();
+  if (touched_new) {
+    if (Status st = fsync_dir(dir_ + "/new"); !st) return st.take_error();
+  }
+  auto modseq = uids_.next_modseq(*lock);
+  if (!modseq) return modseq.take_error();
+  IndexFrame frame;
+  for (const Planned& p : done) {
+    auto m = parse_message_name(split_file(p.to).second);
+    frame.flags(p.uid, *modseq, true, true, m->flags);
+  }
+  if (Status st = index_.append(frame, uids_.highestmodseq(), *lock); !st) return st.take_error();
+  out.modseq = *modseq;
+  for (const Planned& p : done) out.changed.push_back(p.uid);
+  std::sort(out.changed.begin(), out.changed.end());
+  std::sort(out.gone.begin(), out.gone.end());
+  out.gone.erase(std::unique(out.gone.begin(), out.gone.end()), out.gone.end());
+  build_view();
+  return out;
+}
+
+Status Folder::cache(std::span<const CacheFill> fills) {
+  for (const CacheFill& f : fills) {
+    if (f.value.size() > kMaxCacheValue) return make_error(Errc::kLimit, "cached value too large");
+    if (static_cast<size_t>(f.field) >= kCacheFields) return invalid("no such cached field");
+  }
+  if (fills.empty()) return {};
+  auto lock = lock_folder(dir_);
+  if (!lock) return lock.take_error();
+  if (Status st = index_.refresh(); !st) return st;
+  if (!index_.valid() || index_.state().uidvalidity != uids_.uidvalidity()) return {};
+  IndexFrame frame;
+  const auto& entries = index_.state().entries;
+  for (const CacheFill& f : fills) {
+    auto it = entries.find(f.uid);
+    if (it == entries.end()) continue;
+    frame.cache(f.uid, f.field, f.value);
+  }
+  if (frame.empty()) return {};
+  return index_.append(frame, index_.state().covered, *lock);
+}
+
+}  // namespace tern::store

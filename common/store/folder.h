@@ -1,0 +1,133 @@
+#pragma once
+// One Maildir folder as imapd sees it: the UID list (uidlist.h), the
+// keyword names (keywords.h) and the index/cache (index.h) tied together
+// into a sorted message list with flags, MODSEQ, sizes and INTERNALDATE,
+// and the one place flag changes are made.
+//
+// Everything here blocks on the disk (directory scans, renames, fsync,
+// lock waits up to ~5 s): call it from the worker pool, never the loop. No
+// event loop dependency. Not thread-safe: one object per folder per
+// process, used from one thread at a time.
+//
+// sync(): the UID list scans new/ and cur/ and numbers new files (under
+// the folder lock only when there are some); the index is read (only its
+// new frames, after the first time); when the files and the index agree
+// nothing is locked or written. Otherwise, under the lock, the folder is
+// scanned again (readdir may miss a file being renamed by another process;
+// under the lock Tern processes rename nothing) and the index is brought
+// up to date in one appended frame: new files (stat for size and
+// INTERNALDATE = the file's mtime, as Dovecot does; RFC822.SIZE from W= or
+// counted, never from S=) with the MODSEQ their UID got, files renamed by
+// other programs with one new MODSEQ, files gone as expunged with that
+// MODSEQ too. An index that is absent, damaged, of another UIDVALIDITY or
+// missing a change (see index.h) is rebuilt: same UIDs, every message at
+// one new MODSEQ above every old value (so clients resynchronising with
+// CONDSTORE/QRESYNC refetch all flags), cached fields of unchanged messages
+// kept when the old index is readable.
+//
+// store(): under the lock, each file is renamed to cur/<base>:2,<flags>
+// (flags.h), the directories are fsynced (flags are durable once store()
+// returns), the batch gets one new MODSEQ (RFC 7162 allows one for every
+// message a command changes), and a frame records it. A file renamed or
+// removed by another program meanwhile is looked up again by one rescan;
+// a message still not found is reported gone, not an error.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/base/result.h"
+#include "common/store/flags.h"
+#include "common/store/index.h"
+#include "common/store/keywords.h"
+#include "common/store/uidlist.h"
+
+namespace tern::store {
+
+struct Message {
+  uint32_t uid = 0;
+  std::string base;
+  std::string file;  // relative to the folder: "new/..." or "cur/..."
+  MessageFlags flags;
+  uint64_t modseq = 0;
+  uint64_t size = 0;         // bytes on disk
+  uint64_t rfc822_size = 0;  // with CRLF line ends (RFC822.SIZE)
+  int64_t internaldate = 0;  // Unix seconds
+};
+
+struct FlagChange {
+  uint32_t uid = 0;
+  FlagOp op = FlagOp::kAdd;
+  uint8_t system = 0;     // SystemFlag bits
+  uint32_t keywords = 0;  // bits of keyword indexes (keyword() first)
+};
+
+struct StoreResult {
+  uint64_t modseq = 0;           // 0 when nothing changed
+  std::vector<uint32_t> changed;  // UIDs whose flags changed, in UID order
+  std::vector<uint32_t> gone;     // UIDs no longer in the folder
+};
+
+struct CacheFill {
+  uint32_t uid = 0;
+  CacheField field = CacheField::kEnvelope;
+  std::string value;
+};
+
+class Folder {
+ public:
+  explicit Folder(std::string folder_dir);
+
+  // Brings the view up to date (see above). Errc::kNotFound when the folder
+  // is gone, Errc::kTemporary when the lock stayed taken.
+  Status sync();
+
+  uint32_t uidvalidity() const { return uids_.uidvalidity(); }
+  uint32_t uidnext() const { return uids_.uidnext(); }
+  uint64_t highestmodseq() const { return uids_.highestmodseq(); }
+  // In UID order.
+  const std::vector<Message>& messages() const { return messages_; }
+  const Message* find(uint32_t uid) const;
+  // The keyword names of a message's letters (letters without a name in
+  // dovecot-keywords are kept on disk but not shown).
+  std::vector<std::string> keywords_of(const Message& m) const { return keywords_.names(m.flags.keywords); }
+  const Keywords& keywords() const { return keywords_; }
+  // The index of a keyword, added to dovecot-keywords when new (durably,
+  // before any file carries its letter). Errc::kInvalid, Errc::kLimit.
+  Result<size_t> keyword(std::string_view name);
+
+  // Changes flags (see above). Keyword bits without a name are ignored;
+  // letters on disk without a name survive a replace.
+  Result<StoreResult> store(std::span<const FlagChange> changes);
+
+  // A cached field, or nullptr when not cached.
+  const std::string* cached(uint32_t uid, CacheField field) const;
+  // Records computed fields (a value past kMaxCacheValue is Errc::kLimit).
+  // Fields of messages that are gone are dropped; a missing or damaged
+  // index makes this a no-op (the next sync() rebuilds it).
+  Status cache(std::span<const CacheFill> fills);
+
+ private:
+  struct Diff {
+    std::vector<std::pair<uint32_t, std::string>> added;  // uid, file
+    std::vector<std::pair<uint32_t, std::string>> renamed;
+    std::vector<uint32_t> vanished;
+    bool empty() const { return added.empty() && renamed.empty() && vanished.empty(); }
+  };
+  bool consistent() const;
+  Diff diff() const;
+  Result<IndexEntry> describe(uint32_t uid, const std::string& file) const;
+  Status reconcile(const FolderLock& lock);
+  Status rebuild(const FolderLock& lock);
+  void build_view();
+
+  std::string dir_;
+  UidList uids_;
+  Keywords keywords_;
+  Index index_;
+  std::vector<Message> messages_;
+};
+
+}  // namespace tern::store
