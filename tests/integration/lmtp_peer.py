@@ -1,10 +1,16 @@
-"""A fake LMTP/SMTP server for smtp-client's tests: listens on 127.0.0.1 or a
-unix socket, records every session (commands and message data), and answers
-by rules the test sets. Runs in threads; stop() ends it."""
+"""smtp-client's test kit. Peer: a fake LMTP/SMTP server on 127.0.0.1 or a
+unix socket that records every session (commands, message data raw and
+un-stuffed) and answers by rules the test sets; runs in threads, stop()
+ends it. Qmgr: the test's side of the delivery protocol on private/lmtp or
+private/smtp. drop_qmgr() takes qmgr out of a Suite's master.cf so accepted
+messages stay in incoming/; queue_message() sends one through smtpd."""
 import os
+import smtplib
 import socket
 import threading
 import time
+
+from tern_harness import fail, wait_for
 
 
 class Peer:
@@ -19,6 +25,9 @@ class Peer:
         self.stall = stall          # None, or a command ("MAIL", "DATA", "greeting", "dot") before which it goes silent
         self.rcpt_reply = {}        # local part prefix -> reply line for RCPT
         self.final_reply = {}       # local part prefix -> reply after DATA (LMTP)
+        # verb -> ("reply_close", line): answer so and hang up; ("raw", bytes):
+        # answer with these bytes; "BODY" -> ("drop", None): hang up in the body.
+        self.special = {}
         self.sessions = []          # one dict per connection: {"commands": [...], "messages": [...]}
         self.lock = threading.Lock()
         self.stopping = False
@@ -122,6 +131,13 @@ class Peer:
                 verb = text.split(" ")[0].upper().split(":")[0]
                 if self.stall == verb:
                     return stall_forever()
+                act = self.special.get(verb)
+                if act and act[0] == "reply_close":
+                    send(act[1])
+                    return
+                if act and act[0] == "raw":
+                    c.sendall(act[1])
+                    continue
                 if verb in ("LHLO", "EHLO"):
                     if (verb == "LHLO") != self.lmtp:
                         send("500 5.5.1 wrong dialect")
@@ -154,6 +170,9 @@ class Peer:
                         send("503 5.5.1 No valid recipients")
                         continue
                     send("354 End data with <CR><LF>.<CR><LF>")
+                    if self.special.get("BODY", ("",))[0] == "drop":
+                        readline()
+                        return
                     data, raw = bytearray(), bytearray()
                     while True:
                         l = readline()
@@ -187,3 +206,85 @@ class Peer:
                 c.close()
             except OSError:
                 pass
+
+
+class Qmgr:
+    """The test's side of the delivery protocol."""
+
+    def __init__(self, suite, service="lmtp"):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(30)
+        self.sock.connect(os.path.join(suite.queue, "private", service))
+        self.f = self.sock.makefile("rb")
+        self.version = self.f.readline().decode()
+
+    def request(self, qid, nexthop, rcpts, protocol="lmtp", queue_file=None):
+        lines = [f"deliver\tid={qid}\tqueue_file={queue_file or 'incoming/' + qid}\ttransport={protocol}"
+                 f"\tprotocol={protocol}\tnexthop={nexthop}\tnrcpt={len(rcpts)}"]
+        lines += [f"rcpt\tindex={i}\taddress={a}" for i, a in rcpts]
+        lines.append("end")
+        self.sock.sendall(("\n".join(lines) + "\n").encode())
+        return self.answer()
+
+    def answer(self):
+        results, done = {}, None
+        while done is None:
+            line = self.f.readline().decode()
+            if not line:
+                return results, None
+            fields = line.rstrip("\n").split("\t")
+            kv = {}
+            for x in fields[1:]:
+                k, _, v = x.partition("=")
+                kv[k] = v.replace("%09", "\t").replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
+            if fields[0] == "result":
+                results[int(kv["index"])] = kv
+            elif fields[0] == "done":
+                done = kv
+        return results, done
+
+    def close(self):
+        self.f.close()
+        self.sock.close()
+
+
+def drop_qmgr(suite):
+    path = os.path.join(suite.dir, "master.cf")
+    with open(path) as f:
+        lines = f.read().splitlines(keepends=True)
+    out, skipping = [], False
+    for line in lines:
+        if line.startswith("qmgr "):
+            skipping = True
+            continue
+        if skipping and line.startswith((" ", "\t")):
+            continue
+        skipping = False
+        out.append(line)
+    with open(path, "w") as f:
+        f.write("".join(out))
+
+
+def queue_message(suite, rcpts, body=b"Subject: t\r\n\r\nhello\r\n", mail_options=(), rcpt_options=()):
+    """Sends one message through smtpd; returns its queue ID (in incoming/)."""
+    before = set(suite.queue_files("incoming"))
+    s = smtplib.SMTP("127.0.0.1", suite.port(25), timeout=30)
+    s.sendmail("alice@example.org", rcpts, body, mail_options=list(mail_options), rcpt_options=list(rcpt_options))
+    s.quit()
+    ids = wait_for(lambda: set(suite.queue_files("incoming")) - before, timeout=5)
+    if len(ids) != 1:
+        fail(f"expected one new queue file, got {ids}")
+    return ids.pop()
+
+
+def smtp_client_pids(suite):
+    suite.ctl("status")
+    with open(os.path.join(suite.queue, "pid", "master.status")) as f:
+        pids = []
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            if p[0] == "service" and p[1] in ("lmtp", "smtp") and p[6] != "-":
+                pids += [int(x) for x in p[6].split(",")]
+        return pids
+
+

@@ -7,90 +7,10 @@ import smtplib
 import socket
 import time
 
-from lmtp_peer import Peer
-from tern_harness import Suite, check, fail, pid_alive, wait_for
+from lmtp_peer import Peer, Qmgr, drop_qmgr, queue_message as queue, smtp_client_pids
+from tern_harness import Suite, check, pid_alive, wait_for
 
 DOMAIN = "example.test"
-
-
-class Qmgr:
-    """The test's side of the delivery protocol."""
-
-    def __init__(self, suite, service="lmtp"):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(30)
-        self.sock.connect(os.path.join(suite.queue, "private", service))
-        self.f = self.sock.makefile("rb")
-        self.version = self.f.readline().decode()
-
-    def request(self, qid, nexthop, rcpts, protocol="lmtp", queue_file=None):
-        lines = [f"deliver\tid={qid}\tqueue_file={queue_file or 'incoming/' + qid}\ttransport={protocol}"
-                 f"\tprotocol={protocol}\tnexthop={nexthop}\tnrcpt={len(rcpts)}"]
-        lines += [f"rcpt\tindex={i}\taddress={a}" for i, a in rcpts]
-        lines.append("end")
-        self.sock.sendall(("\n".join(lines) + "\n").encode())
-        return self.answer()
-
-    def answer(self):
-        results, done = {}, None
-        while done is None:
-            line = self.f.readline().decode()
-            if not line:
-                return results, None
-            fields = line.rstrip("\n").split("\t")
-            kv = {}
-            for x in fields[1:]:
-                k, _, v = x.partition("=")
-                kv[k] = v.replace("%09", "\t").replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
-            if fields[0] == "result":
-                results[int(kv["index"])] = kv
-            elif fields[0] == "done":
-                done = kv
-        return results, done
-
-    def close(self):
-        self.f.close()
-        self.sock.close()
-
-
-def drop_qmgr(suite):
-    path = os.path.join(suite.dir, "master.cf")
-    with open(path) as f:
-        lines = f.read().splitlines(keepends=True)
-    out, skipping = [], False
-    for line in lines:
-        if line.startswith("qmgr "):
-            skipping = True
-            continue
-        if skipping and line.startswith((" ", "\t")):
-            continue
-        skipping = False
-        out.append(line)
-    with open(path, "w") as f:
-        f.write("".join(out))
-
-
-def queue(suite, rcpts, body=b"Subject: t\r\n\r\nhello\r\n", mail_options=(), rcpt_options=()):
-    """Sends one message through smtpd; returns its queue ID (in incoming/)."""
-    before = set(suite.queue_files("incoming"))
-    s = smtplib.SMTP("127.0.0.1", suite.port(25), timeout=30)
-    s.sendmail("alice@example.org", rcpts, body, mail_options=list(mail_options), rcpt_options=list(rcpt_options))
-    s.quit()
-    ids = wait_for(lambda: set(suite.queue_files("incoming")) - before, timeout=5)
-    if len(ids) != 1:
-        fail(f"expected one new queue file, got {ids}")
-    return ids.pop()
-
-
-def smtp_client_pids(suite):
-    suite.ctl("status")
-    with open(os.path.join(suite.queue, "pid", "master.status")) as f:
-        pids = []
-        for line in f:
-            p = line.rstrip("\n").split("\t")
-            if p[0] == "service" and p[1] in ("lmtp", "smtp") and p[6] != "-":
-                pids += [int(x) for x in p[6].split(",")]
-        return pids
 
 
 def main():
@@ -202,6 +122,20 @@ def main():
               len(upeer.sessions) == 1,
               f"unix:private/fake-lmtp is found inside the chroot: {results[0]}")
 
+        # --- into lmtp-deliver, for real ------------------------------------------------------
+        qid5 = queue(suite, [f"demo@{DOMAIN}"], body=b"Subject: real\r\n\r\n.dot line\r\nreal delivery\r\n")
+        results, done = q.request(qid5, "unix:private/deliver", [(0, f"demo@{DOMAIN}")])
+        new = os.path.join(suite.dir, "mail", DOMAIN, "demo", "Maildir", "new")
+        files = wait_for(lambda: os.listdir(new) if os.path.isdir(new) else [])
+        content = b""
+        if files:
+            with open(os.path.join(new, files[0]), "rb") as f:
+                content = f.read()
+        check(results[0]["action"] == "delivered" and results[0]["relay"] == "private/deliver" and
+              results[0]["reason"].startswith("250 2.") and len(files) == 1 and
+              b"\r\n\r\n.dot line\r\nreal delivery\r\n" in content and f"Delivered-To: demo@{DOMAIN}".encode() in content,
+              f"unix:private/deliver: lmtp-deliver writes it into demo's Maildir: {results[0]}, {files}")
+
         # --- server down -------------------------------------------------------------------
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -225,6 +159,29 @@ def main():
                   r["reason"] == "conversation with 127.0.0.1[127.0.0.1] timed out while sending MAIL FROM"
                   for r in results.values()) and len(results) == 3 and 1.5 < took < 10,
               f"a stalled server: every recipient deferred after lmtp_mail_timeout ({took:.1f}s): {results.get(0)}")
+
+        # --- bad peers: 421, a drop in the body, malformed replies ----------------------------------
+        bad = Peer(lmtp=True)
+        peers.append(bad)
+        bad.special = {"RCPT": ("reply_close", "421 4.3.2 Shutting down")}
+        results, done = q.request(qid, f"inet:127.0.0.1:{bad.port}", list(enumerate(rcpts)))
+        check(len(results) == 3 and all(r["action"] == "deferred" and r["dsn"] == "4.3.2" and
+                                        "said: 421 4.3.2 Shutting down (in reply to RCPT TO command)" in r["reason"]
+                                        for r in results.values()),
+              f"a 421 to RCPT defers every recipient with it: {results.get(2)}")
+        bad.special = {"BODY": ("drop", None)}
+        results, done = q.request(qid4, f"inet:127.0.0.1:{bad.port}", [(0, f"demo+ok@{DOMAIN}")])
+        check(results[0]["action"] == "deferred" and results[0]["dsn"] == "4.4.2" and
+              results[0]["reason"].startswith("lost connection with 127.0.0.1[127.0.0.1] while sending message body"),
+              f"a server that hangs up in the body: deferred: {results[0]}")
+        bad.special = {"MAIL": ("raw", b"250 " + b"x" * 3000 + b"\r\n")}
+        results, done = q.request(qid2, f"inet:127.0.0.1:{bad.port}", [(0, f"demo+ok@{DOMAIN}")])
+        check(results[0]["action"] == "deferred" and "malformed reply (reply line too long)" in results[0]["reason"],
+              f"a reply line over 2048 bytes: deferred: {results[0]}")
+        bad.special = {"LHLO": ("raw", b"250-x\r\n" * 150 + b"250 ok\r\n")}
+        results, done = q.request(qid2, f"inet:127.0.0.1:{bad.port}", [(0, f"demo+ok@{DOMAIN}")])
+        check(results[0]["action"] == "deferred" and "too many lines" in results[0]["reason"],
+              f"a reply of 151 lines: deferred: {results[0]}")
 
         # --- a request that does not match the queue file ----------------------------------------
         results, done = q.request(qid, f"inet:127.0.0.1:{peer.port}", [(0, "someone@else.test")])
