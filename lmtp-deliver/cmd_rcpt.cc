@@ -29,7 +29,9 @@ void Session::cmd_rcpt(const Command& c) {
     r.resolved = resolve_recipient(args->recipient, settings_.delimiters);
   }
   for (size_t i = 0; i < rcpts_.size(); ++i) {
-    if (rcpts_[i].dup_of < 0 && rcpts_[i].resolved.delivered_to == r.resolved.delivered_to) {
+    // Local parts of the userdb's users compare without regard to case (as
+    // the lookup does), so Bob@ and bob@ are one recipient.
+    if (rcpts_[i].dup_of < 0 && equals_nocase(rcpts_[i].resolved.delivered_to, r.resolved.delivered_to)) {
       // One copy per recipient; this RCPT still gets its own reply after
       // DATA (RFC 2033 4.2), the first one's.
       r.dup_of = static_cast<int>(i);

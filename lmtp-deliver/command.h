@@ -8,6 +8,8 @@
 
 #include <string_view>
 
+#include "common/mail/smtp_command.h"
+
 namespace tern::lmtp {
 
 enum class Verb { kLhlo, kMail, kRcpt, kData, kRset, kNoop, kQuit, kVrfy, kHelp, kUnknown };
@@ -18,13 +20,8 @@ struct Command {
   std::string_view args;  // after the verb and one space; for MAIL/RCPT after "FROM:"/"TO:"
 };
 
-enum class CommandError {
-  kNone,
-  kNul,          // a NUL byte: 500 5.5.2
-  kEmpty,        // an empty line: 500 5.5.2
-  kMissingFrom,  // MAIL without FROM: (501 5.5.4)
-  kMissingTo,    // RCPT without TO: (501 5.5.4)
-};
+// kNul, kEmpty: 500 5.5.2; kMissingFrom, kMissingTo: 501 5.5.4.
+using CommandError = mail::CommandLineError;
 
 // Parses a command line. The views point into `line`.
 Command parse_command(std::string_view line, CommandError* error);

@@ -8,7 +8,8 @@
 //   - RCPT looks the user up in authd's userdb (private/userdb): 550 5.1.1
 //     unknown, 451 4.3.0 when authd cannot answer; with a quota, 452 4.2.2
 //     when the mailbox is already full. A second RCPT for the same address
-//     is accepted and gets one copy (and its own reply after DATA).
+//     (compared without regard to case) is accepted and gets one copy
+//     (and its own reply after DATA).
 //   - DATA streams, dot-unstuffed (common/mail/smtp_data.h), into an
 //     unlinked temporary file in lmtp_deliver_temp_directory, never into
 //     memory; past message_size_limit the rest is read and dropped. At the
@@ -34,6 +35,7 @@
 #include "common/auth/userdb_client.h"
 #include "common/base/fd.h"
 #include "common/event/handles.h"
+#include "common/event/line_reader.h"
 #include "common/event/loop.h"
 #include "common/mail/smtp_data.h"
 #include "common/mail/smtp_path.h"
@@ -107,7 +109,7 @@ class Session {
   event::BuffereventPtr bev_;
   event::Timer timeout_;
   Phase phase_ = Phase::kCommands;
-  bool discarding_long_line_ = false;
+  event::LineReader lines_{settings_.line_limit};
   bool closing_after_wait_ = false;
   std::string lhlo_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

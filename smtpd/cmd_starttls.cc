@@ -31,7 +31,7 @@ void Session::cmd_starttls(const Command& c) {
     log::info("discarding %zu bytes of plain text pipelined after STARTTLS from %s", pending, client().c_str());
     evbuffer_drain(in, pending);
   }
-  discarding_long_line_ = false;
+  lines_.reset();
   // The 220 waits in the plain bufferevent's output and leaves before the
   // filter writes its first TLS record behind it.
   bufferevent* plain = bev_.get();

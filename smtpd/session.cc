@@ -250,37 +250,19 @@ void Session::error_reply(int code, std::string_view enhanced, std::string_view 
   }
 }
 
-// Takes one line ending in LF from the input; false when none is complete.
-// A line longer than line_length_limit is answered once and discarded up to
-// its end, so a flood without newlines costs bounded memory.
+// Takes one command line from the input; false when none is complete. A
+// line longer than line_length_limit is answered once and dropped
+// (common/event/line_reader.h).
 bool Session::read_command_line(std::string* line) {
-  evbuffer* in = bufferevent_get_input(bev_.get());
   for (;;) {
-    evbuffer_ptr eol = evbuffer_search(in, "\n", 1, nullptr);
-    size_t avail = evbuffer_get_length(in);
-    if (eol.pos < 0) {
-      if (avail > settings_.line_limit) {
-        if (!discarding_long_line_) {
-          discarding_long_line_ = true;
-          error_reply(500, "5.5.2", "Error: line too long");
-        }
-        evbuffer_drain(in, avail);
-      }
-      return false;
+    switch (lines_.next(bufferevent_get_input(bev_.get()), line)) {
+      case event::LineReader::Read::kLine: return true;
+      case event::LineReader::Read::kNeedMore: return false;
+      case event::LineReader::Read::kTooLong:
+        error_reply(500, "5.5.2", "Error: line too long");
+        if (phase_ == Phase::kClosing) return false;
+        continue;
     }
-    size_t len = static_cast<size_t>(eol.pos);
-    if (discarding_long_line_ || len > settings_.line_limit) {
-      if (!discarding_long_line_) error_reply(500, "5.5.2", "Error: line too long");
-      discarding_long_line_ = false;
-      evbuffer_drain(in, len + 1);
-      if (phase_ == Phase::kClosing) return false;
-      continue;
-    }
-    line->resize(len);
-    evbuffer_remove(in, line->data(), len);
-    evbuffer_drain(in, 1);
-    if (!line->empty() && line->back() == '\r') line->pop_back();
-    return true;
   }
 }
 

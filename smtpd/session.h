@@ -26,6 +26,7 @@
 #include "common/base/fd.h"
 #include "common/dns/client_name.h"
 #include "common/event/handles.h"
+#include "common/event/line_reader.h"
 #include "common/event/loop.h"
 #include "common/mail/smtp_bdat.h"
 #include "common/mail/smtp_data.h"
@@ -149,7 +150,7 @@ class Session {
   event::Timer drained_;  // closing: the socket's output is empty
   evbuffer_cb_entry* drain_watch_ = nullptr;
   Phase phase_ = Phase::kCommands;
-  bool discarding_long_line_ = false;
+  event::LineReader lines_{settings_.line_limit};
   int errors_ = 0;
   std::string helo_;
   bool esmtp_ = false;

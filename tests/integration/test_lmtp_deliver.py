@@ -11,7 +11,7 @@ fill it 452 4.2.2 after DATA, a message larger than the quota 552 5.2.2;
 a Delivered-To: loop gets 554 5.4.6 for that recipient only; 8 pipelined
 transactions; hostile input (a 2000-byte command, a line past
 line_length_limit, NUL, a message past message_size_limit) gets 5xx and the
-session still answers."""
+session still answers; authd unreachable gets 451 4.3.0."""
 import os
 import re
 import smtplib
@@ -154,7 +154,7 @@ def test_basic(suite):
           "the unknown recipient is logged")
 
     # A duplicate RCPT: accepted, its own reply after DATA, one copy.
-    rr, dr = transaction(c, "", [demo, "demo@EXAMPLE.test"],
+    rr, dr = transaction(c, "", [demo, "Demo@EXAMPLE.test"],
                          message("duplicate"))
     check([x[0] for x in rr] == [250, 250] and [x[0] for x in dr] == [250, 250],
           f"two RCPTs for one address: two replies after DATA: {rr} {dr}")
@@ -162,6 +162,23 @@ def test_basic(suite):
     got = [read_new(suite, demo, n) for n in new_files(suite, demo)]
     check(any(g.startswith(b"Return-Path: <>\r\n") for g in got), "the null sender is Return-Path: <>")
     c.quit()
+
+
+def test_userdb_unreachable(suite):
+    """authd's socket moved away: RCPT gets 451 4.3.0, never 550."""
+    userdb = os.path.join(suite.queue, "private", "userdb")
+    os.rename(userdb, userdb + ".away")
+    try:
+        c = lmtp(suite)
+        c.mail("sender@example.org")
+        code, msg = c.rcpt(suite.user)
+        check(code == 451 and msg.startswith(b"4.3.0"), f"userdb unreachable: 451 4.3.0 at RCPT: {code} {msg}")
+        c.rset()
+        c.quit()
+    finally:
+        os.rename(userdb + ".away", userdb)
+    check(wait_for(lambda: "userdb lookup for <demo@example.test> failed" in suite.log_text()),
+          "logged as a warning with the reason")
 
 
 def test_plus_addressing(suite):
@@ -312,6 +329,7 @@ def main():
         test_loop(suite)
         test_pipelining(suite)
         test_hostile(suite)
+        test_userdb_unreachable(suite)
         test_plus_addressing(suite)
         suite.stop()
         check("panic:" not in suite.log_text() and "fatal:" not in suite.log_text(), "no daemon panicked or died")
