@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "common/server/skeleton.h"
 #include "lmtp-deliver/session.h"
@@ -35,6 +36,12 @@ int main(int argc, char** argv) {
     auto* raw = session.get();
     sessions[raw] = std::move(session);
     raw->start();
+  };
+  spec.on_stop = [&](server::Context&) {
+    // shutdown() may end (and erase) that session: walk a copy.
+    std::vector<lmtp::Session*> open;
+    for (auto& [raw, owned] : sessions) open.push_back(raw);
+    for (auto* s : open) s->shutdown();
   };
   spec.overload_reply = "421 4.3.2 Service busy, try again later\r\n";
   return server::run_service(argc, argv, std::move(spec));

@@ -159,10 +159,23 @@ bool Session::read_command_line(std::string* line) {
   }
 }
 
+void Session::shutdown() {
+  shutting_down_ = true;
+  if (phase_ == Phase::kCommands) idle_then_close();
+}
+
+bool Session::idle_then_close() {
+  if (!shutting_down_ || phase_ != Phase::kCommands || mail_) return false;
+  reply(421, "4.3.2", settings_.myhostname + " Service shutting down, closing transmission channel");
+  close_after_reply();
+  return true;
+}
+
 void Session::process_input() {
   timeout_.start(settings_.timeout);
   std::string line;
   while (phase_ == Phase::kCommands || phase_ == Phase::kData) {
+    if (idle_then_close()) return;
     if (evbuffer_get_length(bufferevent_get_output(bev_.get())) > kMaxPendingOutput) {
       bufferevent_disable(bev_.get(), EV_READ);  // on_write resumes
       return;

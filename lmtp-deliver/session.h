@@ -61,6 +61,10 @@ class Session {
           std::function<void(Session*)> on_closed);
   ~Session();
   void start();
+  // The process is stopping (reload, stop): a session between transactions
+  // gets 421 4.3.2 and is closed now; one inside a transaction when it ends,
+  // so no accepted message is cut short and no client waits for a timeout.
+  void shutdown();
 
  private:
   enum class Phase { kCommands, kData, kWaiting, kClosing };
@@ -111,6 +115,8 @@ class Session {
   Phase phase_ = Phase::kCommands;
   event::LineReader lines_{settings_.line_limit};
   bool closing_after_wait_ = false;
+  bool shutting_down_ = false;
+  bool idle_then_close();  // shutting down and between transactions: 421 and close
   std::string lhlo_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   int commands_ = 0;

@@ -11,7 +11,9 @@ fill it 452 4.2.2 after DATA, a message larger than the quota 552 5.2.2;
 a Delivered-To: loop gets 554 5.4.6 for that recipient only; 8 pipelined
 transactions; hostile input (a 2000-byte command, a line past
 line_length_limit, NUL, a message past message_size_limit) gets 5xx and the
-session still answers; authd unreachable gets 451 4.3.0."""
+session still answers; authd unreachable gets 451 4.3.0; the optional inet
+service delivers too; an idle session gets 421 4.3.2 when a reload stops
+its process."""
 import os
 import re
 import smtplib
@@ -164,6 +166,17 @@ def test_basic(suite):
     c.quit()
 
 
+def test_inet(suite):
+    """The optional inet service (port N+24), for another MTA."""
+    c = smtplib.LMTP("127.0.0.1", suite.port(24), timeout=20)
+    code, _ = c.ehlo()
+    rr, dr = transaction(c, "sender@example.org", [suite.user], message("over tcp"))
+    c.quit()
+    check(code == 250 and dr and dr[0][0] == 250, f"LMTP over TCP on the inet service delivers: {dr}")
+    check(wait_for(lambda: re.search(r"\S+: connect from 127.0.0.1\b", suite.log_text())),
+          "and logs the client's address")
+
+
 def test_userdb_unreachable(suite):
     """authd's socket moved away: RCPT gets 451 4.3.0, never 550."""
     userdb = os.path.join(suite.queue, "private", "userdb")
@@ -198,10 +211,15 @@ def test_plus_addressing(suite):
     check(b"Delivered-To: demo+Work@example.test\r\n" in data, "Delivered-To is the address as given")
     c.quit()
 
+    idle = Raw(suite)
+    check(idle.cmd(b"LHLO idle.example.org")[0] == 250, "an idle session (between transactions)")
     suite.configure({"lmtp_save_to_detail_mailbox": "yes"})
     r = suite.ctl("reload")
     if r.returncode != 0:
         fail("reload: " + r.stderr)
+    code, lines = idle.reply()
+    check(code == 421 and "4.3.2" in lines[0], f"gets 421 4.3.2 at once when its process stops on reload: {lines}")
+    idle.close()
     # The processes started before the reload finish their clients; a new
     # connection reaches one with the new setting within a few seconds.
     def delivered_to_work():
@@ -322,6 +340,17 @@ def test_hostile(suite):
 def main():
     suite = Suite({"message_size_limit": str(SIZE_LIMIT)})
     try:
+        # Turn on the optional inet service ternctl init wrote commented out.
+        path = os.path.join(suite.dir, "master.cf")
+        with open(path) as f:
+            text = f.read()
+        port = str(suite.port(24))
+        text = text.replace(f"#{port}     inet  n       n       n       -       -       lmtp-deliver\n#  -o",
+                            f"{port}      inet  n       n       n       -       -       lmtp-deliver\n  -o")
+        if f"\n{port} " not in text:
+            fail("the optional lmtp-deliver inet line is not in master.cf as expected")
+        with open(path, "w") as f:
+            f.write(text)
         suite.start()
         check(wait_for(lambda: os.path.exists(socket_path(suite)), timeout=10), "private/deliver exists")
         test_basic(suite)
@@ -330,6 +359,7 @@ def main():
         test_pipelining(suite)
         test_hostile(suite)
         test_userdb_unreachable(suite)
+        test_inet(suite)
         test_plus_addressing(suite)
         suite.stop()
         check("panic:" not in suite.log_text() and "fatal:" not in suite.log_text(), "no daemon panicked or died")
