@@ -114,7 +114,7 @@ bool Session::deliver_all() {
 // line per copy.
 void Session::send_data_replies() {
   const std::string from = mail_->sender.str();
-  const std::string& msgid = headers_.message_id();
+  const std::string msgid = headers_.message_id();
   for (auto& rcpt : rcpts_) {
     const Rcpt& src = rcpt.dup_of >= 0 ? rcpts_[static_cast<size_t>(rcpt.dup_of)] : rcpt;
     send(src.result.reply);

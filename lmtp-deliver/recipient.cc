@@ -1,7 +1,5 @@
 #include "lmtp-deliver/recipient.h"
 
-#include <algorithm>
-
 #include "common/base/strings.h"
 
 namespace tern::lmtp {
@@ -16,69 +14,48 @@ RecipientAddress resolve_recipient(const mail::Address& rcpt, std::string_view d
 }
 
 void HeaderScan::feed(std::string_view content) {
-  for (size_t i = 0; i < content.size() && !in_body_; ++i) {
-    char c = content[i];
-    if (c == '\n') {
-      end_physical_line();
+  for (size_t i = 0; i < content.size() && !done_; ++i) {
+    if (content[i] == '\n') {
+      end_line();
       continue;
     }
-    if (line_.size() < kMaxHeader) line_ += c;
-    else line_long_ = true;
+    line_ += content[i];
+    // Longer than a field may be: the parser would refuse it; stop here.
+    if (line_.size() > mail::HeaderLimits{}.field) done_ = true;
   }
 }
 
 void HeaderScan::finish() {
-  if (in_body_) return;
-  if (!line_.empty()) end_physical_line();
-  end_header();
-  in_body_ = true;
+  if (!done_ && !line_.empty()) end_line();
+  done_ = true;
 }
 
-void HeaderScan::end_physical_line() {
+void HeaderScan::end_line() {
   if (!line_.empty() && line_.back() == '\r') line_.pop_back();
-  if (line_.empty() && !line_long_) {  // the empty line: the body follows
-    end_header();
-    in_body_ = true;
-    return;
-  }
-  if (line_[0] == ' ' || line_[0] == '\t') {  // folded (RFC 5322 2.2.3)
-    if (header_.size() + line_.size() <= kMaxHeader) header_ += line_;
-    else header_long_ = true;
-  } else {
-    end_header();
-    header_ = line_;
-    header_long_ = line_long_;
-  }
+  auto step = parser_.add_line(line_);
   line_.clear();
-  line_long_ = false;
-}
-
-void HeaderScan::end_header() {
-  if (header_.empty() || header_long_) {
-    header_.clear();
-    header_long_ = false;
-    return;
-  }
-  size_t colon = header_.find(':');
-  if (colon != std::string::npos) {
-    std::string_view name = trim(std::string_view(header_).substr(0, colon));
-    std::string_view value = trim(std::string_view(header_).substr(colon + 1));
-    if (equals_nocase(name, "Delivered-To") && delivered_.size() < kMaxDeliveredTo) {
-      if (value.size() >= 2 && value.front() == '<' && value.back() == '>') value = value.substr(1, value.size() - 2);
-      delivered_.push_back(to_lower(value));
-    } else if (equals_nocase(name, "Message-ID") && message_id_.empty()) {
-      message_id_ = std::string(value.substr(0, 255));
-      for (char& ch : message_id_)
-        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
-    }
-  }
-  header_.clear();
-  header_long_ = false;
+  // Past a limit the fields read so far still count.
+  if (!step || *step != mail::HeaderParser::Step::kMore) done_ = true;
 }
 
 bool HeaderScan::delivered_to(std::string_view address) const {
-  std::string a = to_lower(address);
-  return std::find(delivered_.begin(), delivered_.end(), a) != delivered_.end();
+  for (const auto& f : parser_.fields()) {
+    if (!equals_nocase(f.name, "Delivered-To")) continue;
+    std::string v = f.unfolded();
+    std::string_view value = v;
+    if (value.size() >= 2 && value.front() == '<' && value.back() == '>') value = value.substr(1, value.size() - 2);
+    if (equals_nocase(trim(value), address)) return true;
+  }
+  return false;
+}
+
+std::string HeaderScan::message_id() const {
+  const mail::HeaderField* f = mail::find_field(parser_.fields(), "Message-ID");
+  if (!f) return "";
+  std::string id = f->unfolded().substr(0, 255);
+  for (char& c : id)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return id;
 }
 
 }  // namespace tern::lmtp

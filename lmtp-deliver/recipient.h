@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "common/base/result.h"
+#include "common/mail/header.h"
 #include "common/mail/smtp_path.h"
 
 namespace tern::lmtp {
@@ -29,36 +29,28 @@ struct RecipientAddress {
 RecipientAddress resolve_recipient(const mail::Address& rcpt, std::string_view delimiters);
 
 // Reads the message's header section as it streams in (CRLF lines, after
-// dot-unstuffing), keeping only what delivery needs: every Delivered-To:
-// value (for the loop check, as Postfix's local(8) does) and the
-// Message-ID (for the log). Memory is bounded: a logical header line is
-// kept up to kMaxHeader bytes (a longer one cannot be an address we
-// compare with), and at most kMaxDeliveredTo values.
+// dot-unstuffing) with the cleanup step's parser (common/mail/header.h: a
+// line that is neither a field nor a fold ends the section; its limits
+// bound the memory), for what delivery needs: the Delivered-To: values
+// (the loop check, as Postfix's local(8) does) and the Message-ID (the log).
 class HeaderScan {
  public:
-  static constexpr size_t kMaxHeader = 2048;
-  static constexpr size_t kMaxDeliveredTo = 256;
-
   void feed(std::string_view content);
   // End of the data: a header section without a body ends here too.
   void finish();
-  // Does a Delivered-To: header name this address (compared without regard
-  // to case, as Postfix does)?
+  // Does a Delivered-To: field name this address (compared without regard
+  // to case, as Postfix does; angle brackets allowed)?
   bool delivered_to(std::string_view address) const;
-  const std::string& message_id() const { return message_id_; }
-  bool in_body() const { return in_body_; }
+  // The Message-ID field's value, control characters made "?", at most 255
+  // bytes; "" when there is none.
+  std::string message_id() const;
 
  private:
-  void end_physical_line();
-  void end_header();
+  void end_line();
 
-  bool in_body_ = false;
-  std::string line_;    // the physical line being read
-  bool line_long_ = false;
-  std::string header_;  // the logical (unfolded) header being read
-  bool header_long_ = false;
-  std::vector<std::string> delivered_;  // lower-cased
-  std::string message_id_;
+  mail::HeaderParser parser_;
+  std::string line_;  // the line being read, at most one field's limit
+  bool done_ = false;
 };
 
 }  // namespace tern::lmtp

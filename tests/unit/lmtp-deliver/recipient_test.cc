@@ -60,8 +60,15 @@ TEST_CASE("lmtp recipient: the header scan finds Delivered-To and Message-ID, no
   only_header.finish();
   CHECK(only_header.delivered_to("dave@example.test"));
 
-  HeaderScan huge;  // a header line far past the bound is skipped, not kept
-  huge.feed("Delivered-To: " + std::string(100000, 'x') + "@example.test\r\nDelivered-To: e@example.test\r\n\r\n");
+  HeaderScan huge;  // a field past the parser's limit ends the scan; what came before counts
+  huge.feed("Delivered-To: e@example.test\r\nX-Big: " + std::string(200000, 'x') +
+            "\r\nDelivered-To: f@example.test\r\n\r\n");
   huge.finish();
   CHECK(huge.delivered_to("e@example.test"));
+  CHECK_FALSE(huge.delivered_to("f@example.test"));
+
+  HeaderScan no_blank;  // a line that is no field ends the header (as in cleanup)
+  no_blank.feed("Subject: x\r\nthis is body\r\nDelivered-To: g@example.test\r\n");
+  no_blank.finish();
+  CHECK_FALSE(no_blank.delivered_to("g@example.test"));
 }
