@@ -16,9 +16,11 @@
 #include <string_view>
 
 #include "common/ipc/delivery_protocol.h"
-#include "smtp-client/reply.h"
+#include "common/mail/smtp_reply.h"
 
 namespace tern::smtp_client {
+
+using mail::Reply;
 
 struct Peer {
   std::string label;  // "mx.example[192.0.2.1]", "private/deliver[private/deliver]"

@@ -11,6 +11,7 @@
 #include "common/base/log.h"
 #include "common/base/strings.h"
 #include "common/mail/smtp_path.h"
+#include "common/mail/utf8.h"
 
 namespace tern::smtp_client {
 
@@ -266,8 +267,8 @@ void Session::start_transaction() {
   state_ = State::kCommands;
   const auto& env = job_.file->envelope();
   // Checks that fail the message here, the session staying usable.
-  bool needs_utf8 = env.smtputf8 && !is_ascii(env.sender);
-  for (const auto& r : job_.rcpts) needs_utf8 = needs_utf8 || (env.smtputf8 && !is_ascii(r.address));
+  bool needs_utf8 = env.smtputf8 && !mail::is_ascii(env.sender);
+  for (const auto& r : job_.rcpts) needs_utf8 = needs_utf8 || (env.smtputf8 && !mail::is_ascii(r.address));
   if (needs_utf8 && !features_.smtputf8) {
     for (size_t i = 0; i < job_.rcpts.size(); ++i)
       results_[i] = result_failure(job_.rcpts[i].index, Action::kBounced, "5.6.7", peer_.relay,
@@ -543,7 +544,7 @@ void Session::read_some() {
     if (*got) on_reply(**got);
     if (!fd_.valid()) return;
   }
-  if (in_.size() > kMaxReplyLine + 2) {
+  if (in_.size() > mail::kMaxReplyLine + 2) {
     if (state_ == State::kReady || state_ == State::kQuit || state_ == State::kRset) return on_eof("reply line too long");
     fail_all(Action::kDeferred, "4.5.0",
              "host " + peer_.label + " sent a malformed reply (reply line too long) while " + stage());

@@ -44,10 +44,12 @@
 #include "smtp-client/message_stream.h"
 #include "smtp-client/nexthop.h"
 #include "smtp-client/outcome.h"
-#include "smtp-client/reply.h"
+#include "common/mail/smtp_reply.h"
 #include "smtp-client/settings.h"
 
 namespace tern::smtp_client {
+
+using mail::ReplyReader;
 
 inline constexpr size_t kMaxAddresses = 5;
 inline constexpr size_t kChunk = 64 * 1024;

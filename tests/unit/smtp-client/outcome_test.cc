@@ -6,6 +6,7 @@
 
 using namespace tern;
 using namespace tern::smtp_client;
+using tern::mail::ReplyReader;
 
 namespace {
 

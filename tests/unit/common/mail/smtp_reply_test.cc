@@ -1,10 +1,10 @@
-#include "smtp-client/reply.h"
+#include "common/mail/smtp_reply.h"
 
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-using namespace tern::smtp_client;
+using namespace tern::mail;
 
 namespace {
 
@@ -28,7 +28,7 @@ Reply read_all(const std::vector<std::string>& lines) {
 
 }  // namespace
 
-TEST_CASE("reply: a one-line reply with an enhanced status code") {
+TEST_CASE("smtp_reply: a one-line reply with an enhanced status code") {
   Reply r = read_all({"250 2.1.5 Ok\r"});
   CHECK(r.code == 250);
   CHECK(r.enhanced == "2.1.5");
@@ -36,7 +36,7 @@ TEST_CASE("reply: a one-line reply with an enhanced status code") {
   CHECK(r.text() == "250 2.1.5 Ok");
 }
 
-TEST_CASE("reply: a multiline reply joins its lines as Postfix logs them") {
+TEST_CASE("smtp_reply: a multiline reply joins its lines as Postfix logs them") {
   Reply r = read_all({"550-5.1.1 The account does not exist.", "550-5.1.1 Please try again", "550 5.1.1 https://x"});
   CHECK(r.code == 550);
   CHECK(r.enhanced == "5.1.1");
@@ -44,7 +44,7 @@ TEST_CASE("reply: a multiline reply joins its lines as Postfix logs them") {
   CHECK(r.text() == "550-5.1.1 The account does not exist. 550-5.1.1 Please try again 550 5.1.1 https://x");
 }
 
-TEST_CASE("reply: without an enhanced code (or with one of another class) the class default applies") {
+TEST_CASE("smtp_reply: without an enhanced code (or with one of another class) the class default applies") {
   struct Case {
     const char* line;
     const char* enhanced;
@@ -63,7 +63,7 @@ TEST_CASE("reply: without an enhanced code (or with one of another class) the cl
   }
 }
 
-TEST_CASE("reply: malformed lines are protocol errors") {
+TEST_CASE("smtp_reply: malformed lines are protocol errors") {
   const char* bad[] = {"", "25", "abc hello", "250hello", "099 low", "600 high", "2500 x"};
   for (const char* line : bad) {
     INFO(line);
@@ -76,7 +76,7 @@ TEST_CASE("reply: malformed lines are protocol errors") {
   CHECK_FALSE(r.partial());  // starts over
 }
 
-TEST_CASE("reply: a line over 2048 bytes or a reply over 100 lines is refused") {
+TEST_CASE("smtp_reply: a line over 2048 bytes or a reply over 100 lines is refused") {
   ReplyReader r;
   CHECK(r.feed("250 " + std::string(kMaxReplyLine - 4, 'x')));
   CHECK_FALSE(r.feed("250 " + std::string(kMaxReplyLine - 3, 'x')));
@@ -87,7 +87,7 @@ TEST_CASE("reply: a line over 2048 bytes or a reply over 100 lines is refused") 
   CHECK_FALSE(many.feed("250 one too many"));
 }
 
-TEST_CASE("reply: enhanced_code_in reads X.Y.Z at the start of the text only") {
+TEST_CASE("smtp_reply: enhanced_code_in reads X.Y.Z at the start of the text only") {
   CHECK(enhanced_code_in("2.0.0 Ok", 2) == "2.0.0");
   CHECK(enhanced_code_in("2.0.0", 2) == "2.0.0");
   CHECK(enhanced_code_in("Ok 2.0.0", 2).empty());

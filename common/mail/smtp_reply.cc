@@ -1,10 +1,10 @@
-#include "smtp-client/reply.h"
+#include "common/mail/smtp_reply.h"
 
 #include <cctype>
 
 #include "common/ipc/delivery_protocol.h"
 
-namespace tern::smtp_client {
+namespace tern::mail {
 
 std::string Reply::text() const {
   std::string t;
@@ -65,10 +65,4 @@ Result<std::optional<Reply>> ReplyReader::feed(std::string_view line) {
   return std::optional<Reply>(std::move(r));
 }
 
-bool is_ascii(std::string_view s) {
-  for (unsigned char c : s)
-    if (c >= 0x80) return false;
-  return true;
-}
-
-}  // namespace tern::smtp_client
+}  // namespace tern::mail

@@ -1,5 +1,6 @@
 #pragma once
-// SMTP/LMTP server replies (RFC 5321 4.2), as smtp-client reads them.
+// SMTP/LMTP server replies (RFC 5321 4.2), as a client reads them
+// (smtp-client; fuzz/smtp_reply_fuzz.cc).
 //
 //   ReplyReader r;
 //   for each line from the server (CRLF or LF removed):
@@ -26,7 +27,7 @@
 
 #include "common/base/result.h"
 
-namespace tern::smtp_client {
+namespace tern::mail {
 
 inline constexpr size_t kMaxReplyLine = 2048;
 inline constexpr size_t kMaxReplyLines = 100;
@@ -40,7 +41,8 @@ struct Reply {
   // The lines joined by one space, as Postfix writes a reply in its logs
   // ("550-5.1.1 first 550 5.1.1 second").
   std::string text() const;
-  // The enhanced code, or "X.0.0" for the reply's class.
+  // The enhanced code, or "X.0.0" for the reply's class ("3.0.0" for an
+  // intermediate 3xx reply, which RFC 3463 has no class for: callers map it).
   std::string dsn() const;
 };
 
@@ -61,7 +63,4 @@ class ReplyReader {
 // is `klass`; "" otherwise.
 std::string enhanced_code_in(std::string_view text, int klass);
 
-// RFC 5321 4.1.2: a Mailbox is ASCII unless SMTPUTF8 (RFC 6531).
-bool is_ascii(std::string_view s);
-
-}  // namespace tern::smtp_client
+}  // namespace tern::mail
