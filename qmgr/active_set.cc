@@ -9,6 +9,11 @@ const ActiveEntry* ActiveSet::find(const std::string& id) const {
   return it == entries_.end() ? nullptr : &it->second;
 }
 
+void ActiveSet::pin(const std::string& id, bool on) {
+  auto it = entries_.find(id);
+  if (it != entries_.end()) it->second.pinned = on;
+}
+
 std::set<std::string> ActiveSet::ids() const {
   std::set<std::string> out;
   for (const auto& [id, e] : entries_) out.insert(id);
@@ -19,7 +24,7 @@ std::vector<std::string> ActiveSet::reconcile(const std::map<std::string, FileKe
   std::vector<std::string> gone;
   for (auto it = entries_.begin(); it != entries_.end();) {
     auto p = present.find(it->first);
-    if (p == present.end() || !(p->second == it->second.file)) {
+    if (!it->second.pinned && (p == present.end() || !(p->second == it->second.file))) {
       gone.push_back(it->first);
       it = entries_.erase(it);
     } else {

@@ -43,6 +43,10 @@ struct ActiveEntry {
   uint64_t size = 0;
   size_t nrcpt = 0;
   FileKey file;
+  // Set while qmgr itself renames or unlinks active/ID (the scheduler's
+  // finish step): a scan that finds the file gone meanwhile must not take
+  // that for the administrator's doing.
+  bool pinned = false;
 };
 
 class ActiveSet {
@@ -57,9 +61,11 @@ class ActiveSet {
   std::set<std::string> ids() const;
   // Drops the entry of a message whose file qmgr found gone (ENOENT).
   void forget(const std::string& id) { entries_.erase(id); }
+  void pin(const std::string& id, bool on);
 
   // Follows what active/ holds now (a scan: ID -> file): drops every entry
   // whose file is not there or is another file, and returns their IDs.
+  // Pinned entries are kept.
   std::vector<std::string> reconcile(const std::map<std::string, FileKey>& present);
 
  private:

@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <memory>
+#include <utility>
 
 #include "common/base/durable.h"
 #include "common/base/log.h"
@@ -45,7 +47,7 @@ int return_unknown(const std::string& queue_dir, const std::set<std::string>& kn
 // incoming/ before qmgr sees it, so a crash before the batch's fsyncs leaves
 // each file in incoming/ or in active/, both of which a restarted qmgr takes
 // in again.
-void take_incoming(const std::string& queue_dir, ScanResult& out) {
+void take_incoming(const std::string& queue_dir, ScanResult& out, size_t& room) {
   auto ids = queue::scan(queue_dir, Queue::kIncoming);
   if (!ids) {
     log::warning("scan of incoming/: %s", ids.error().text.c_str());
@@ -53,6 +55,10 @@ void take_incoming(const std::string& queue_dir, ScanResult& out) {
   }
   size_t first = out.taken.size();
   for (const auto& id : *ids) {
+    if (room == 0) {
+      out.more = true;
+      break;
+    }
     auto reader = queue::QfileReader::open(queue::path_of(queue_dir, Queue::kIncoming, id));
     if (!reader) {
       if (vanished(reader.error())) continue;  // held or deleted meanwhile
@@ -75,6 +81,7 @@ void take_incoming(const std::string& queue_dir, ScanResult& out) {
     struct stat sb;
     if (::stat(queue::path_of(queue_dir, Queue::kActive, id).c_str(), &sb) == 0) e.file = {sb.st_dev, sb.st_ino};
     out.taken.emplace_back(id, std::move(e));
+    --room;
   }
   if (out.taken.size() == first) return;
   for (Queue q : {Queue::kActive, Queue::kIncoming}) {
@@ -85,6 +92,51 @@ void take_incoming(const std::string& queue_dir, ScanResult& out) {
     const auto& [id, e] = out.taken[i];
     log::info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", id.c_str(), e.sender.c_str(),
               static_cast<unsigned long long>(e.size), e.nrcpt);
+  }
+}
+
+// Deferred messages whose time has come (or all, for a flush) go back to
+// active/ (queue::move: synced one by one; retries are few next to new
+// mail). Their from= line was logged when they arrived, as Postfix does.
+void take_deferred(const std::string& queue_dir, ScanResult& out, size_t& room, const ScanOptions& opt) {
+  auto ids = queue::scan(queue_dir, Queue::kDeferred);
+  if (!ids) {
+    log::warning("scan of deferred/: %s", ids.error().text.c_str());
+    return;
+  }
+  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(opt.now.time_since_epoch()).count();
+  for (const auto& id : *ids) {
+    std::string path = queue::path_of(queue_dir, Queue::kDeferred, id);
+    struct stat sb;
+    if (::stat(path.c_str(), &sb) != 0) continue;
+    if (opt.deferred == DeferredScan::kDue) {
+      long long mtime_ns = static_cast<long long>(sb.st_mtim.tv_sec) * 1000000000LL + sb.st_mtim.tv_nsec;
+      if (mtime_ns > now_ns) continue;
+    }
+    if (room == 0) {
+      out.more = true;
+      return;
+    }
+    auto reader = queue::QfileReader::open(path);
+    if (!reader) {
+      if (vanished(reader.error())) continue;
+      log::warning("%s: cannot read the queue file, moving it to corrupt/: %s", id.c_str(),
+                   reader.error().text.c_str());
+      if (auto s = queue::move(queue_dir, id, Queue::kDeferred, Queue::kCorrupt); !s)
+        log::error("%s: cannot move to corrupt/: %s", id.c_str(), s.error().text.c_str());
+      continue;
+    }
+    if (auto s = queue::move(queue_dir, id, Queue::kDeferred, Queue::kActive); !s) {
+      if (!vanished(s.error())) log::error("%s: cannot move into active/: %s", id.c_str(), s.error().text.c_str());
+      continue;
+    }
+    ActiveEntry e;
+    e.sender = reader->envelope().sender;
+    e.size = reader->envelope().message_size;
+    e.nrcpt = reader->envelope().recipients.size();
+    e.file = {sb.st_dev, sb.st_ino};
+    out.taken.emplace_back(id, std::move(e));
+    --room;
   }
 }
 
@@ -104,39 +156,71 @@ void list_active(const std::string& queue_dir, ScanResult& out) {
 
 }  // namespace
 
-ScanResult scan_queue(const std::string& queue_dir, const std::set<std::string>& known, ScanKind kind) {
+ScanResult scan_queue(const std::string& queue_dir, const std::set<std::string>& known, const ScanOptions& opt) {
   ScanResult out;
-  if (kind == ScanKind::kFull) out.returned = return_unknown(queue_dir, known);
-  take_incoming(queue_dir, out);
-  if (kind == ScanKind::kFull) list_active(queue_dir, out);
+  bool full = opt.kind == ScanKind::kFull;
+  if (full) out.returned = return_unknown(queue_dir, known);
+  size_t room = opt.room;
+  take_incoming(queue_dir, out, room);
+  if (full && opt.deferred != DeferredScan::kNone) take_deferred(queue_dir, out, room, opt);
+  if (full) list_active(queue_dir, out);
   return out;
 }
 
-void Incoming::request_scan(ScanKind kind) {
+ScanResult scan_queue(const std::string& queue_dir, const std::set<std::string>& known, ScanKind kind) {
+  ScanOptions opt;
+  opt.kind = kind;
+  return scan_queue(queue_dir, known, opt);
+}
+
+void Incoming::request_scan(ScanKind kind, DeferredScan deferred) {
+  if (deferred != DeferredScan::kNone) kind = ScanKind::kFull;
   if (running_) {
     again_ = true;
     again_full_ |= kind == ScanKind::kFull;
+    again_deferred_ = std::max(again_deferred_, deferred);
     return;
   }
   running_ = true;
   auto result = std::make_shared<ScanResult>();
   std::string dir = queue_dir_;
-  pool_.submit([dir, result, kind, known = active_.ids()] { *result = scan_queue(dir, known, kind); },
-               [this, result] { scan_done(std::move(*result)); });
+  ScanOptions opt;
+  opt.kind = kind;
+  opt.room = active_.size() >= limit_ ? 0 : limit_ - active_.size();
+  opt.deferred = deferred;
+  opt.now = clock_.wall_now();
+  pool_.submit([dir, result, opt, known = active_.ids()] { *result = scan_queue(dir, known, opt); },
+               [this, result, kind, deferred] { scan_done(std::move(*result), kind, deferred); });
 }
 
-void Incoming::scan_done(ScanResult result) {
-  for (auto& [id, entry] : result.taken) active_.add(id, std::move(entry));
+void Incoming::room_freed() {
+  if (more_ && !running_) request_scan(more_kind_, more_deferred_);
+}
+
+void Incoming::scan_done(ScanResult result, ScanKind kind, DeferredScan deferred) {
+  for (auto& [id, entry] : result.taken) active_.add(id, entry);
   moved_ += static_cast<int>(result.taken.size());
   if (result.active_listed) {
-    for (const auto& id : active_.reconcile(result.active))
+    for (const auto& id : active_.reconcile(result.active)) {
       log::info("%s: no longer in active/ (held, requeued or deleted by the administrator)", id.c_str());
+      if (on_gone) on_gone(id);
+    }
   }
+  more_ = result.more;
+  more_kind_ = kind;
+  more_deferred_ = result.more ? deferred : DeferredScan::kNone;
   running_ = false;
+  if (on_taken) {
+    for (auto& [id, entry] : result.taken) {
+      if (const ActiveEntry* e = active_.find(id); e && e->file == entry.file) on_taken(id, *e);
+    }
+  }
   if (again_) {
-    ScanKind kind = again_full_ ? ScanKind::kFull : ScanKind::kIncoming;
+    ScanKind next = again_full_ ? ScanKind::kFull : ScanKind::kIncoming;
+    DeferredScan d = again_deferred_;
     again_ = again_full_ = false;
-    request_scan(kind);
+    again_deferred_ = DeferredScan::kNone;
+    request_scan(next, d);
   }
 }
 

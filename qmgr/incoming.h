@@ -25,51 +25,86 @@
 // the rest (start-up, wake-ups, the queue_run_delay fallback) also lists
 // active/ as above. Listing and stat-ing every file of a large active/ for
 // each burst of new mail made intake cost grow with the queue's size.
-// Scheduling and delivery from active/ come with the next issue; until then
-// messages wait in active/.
+//
+// Each full scan may also bring deferred messages back into active/: those
+// whose next attempt (the file's mtime, backoff.h) has come
+// (queue_run_delay, start-up), or every one of them (ternqueue -f), so a
+// deferred message is never moved by two parties at once (scans are
+// serialized).
+//
+// The active set is bounded (qmgr_message_active_limit): a scan takes at
+// most the room left, new mail first, and says when files were left
+// behind; the next scan comes when a message leaves (Scheduler::on_room).
+// Every message taken in is handed to the scheduler (on_taken); one that
+// the administrator took away is dropped from it (on_gone).
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/base/clock.h"
 #include "common/event/worker_pool.h"
 #include "qmgr/active_set.h"
 
 namespace tern::qmgr {
+
+enum class DeferredScan { kNone, kDue, kAll };
 
 struct ScanResult {
   std::vector<std::pair<std::string, ActiveEntry>> taken;  // moved into active/ by this scan
   std::map<std::string, FileKey> active;                    // what active/ held at the end
   bool active_listed = false;                               // false: the listing failed
   int returned = 0;                                         // unknown files sent back to incoming/
+  bool more = false;                                        // the room ran out before the files did
 };
 
 // kIncoming: only take incoming/ in (active_listed stays false).
 enum class ScanKind { kFull, kIncoming };
 
+struct ScanOptions {
+  ScanKind kind = ScanKind::kFull;
+  size_t room = static_cast<size_t>(-1);  // most files to take in
+  DeferredScan deferred = DeferredScan::kNone;  // only with kFull
+  WallTime now{};  // for kDue: files whose mtime is not after it
+};
+
 // One scan, blocking (for the worker pool and for tests). `known`: the IDs
 // of the ActiveSet when the scan started.
+ScanResult scan_queue(const std::string& queue_dir, const std::set<std::string>& known, const ScanOptions& options);
 ScanResult scan_queue(const std::string& queue_dir, const std::set<std::string>& known,
                       ScanKind kind = ScanKind::kFull);
 
 class Incoming {
  public:
-  Incoming(event::WorkerPool& pool, std::string queue_dir, ActiveSet& active)
-      : pool_(pool), queue_dir_(std::move(queue_dir)), active_(active) {}
-  void request_scan(ScanKind kind = ScanKind::kFull);
+  Incoming(event::WorkerPool& pool, std::string queue_dir, ActiveSet& active, Clock& clock = system_clock(),
+           size_t active_limit = static_cast<size_t>(-1))
+      : pool_(pool), queue_dir_(std::move(queue_dir)), active_(active), clock_(clock), limit_(active_limit) {}
+  void request_scan(ScanKind kind = ScanKind::kFull, DeferredScan deferred = DeferredScan::kNone);
+  // A message left the active set: scan again if the last scan left files.
+  void room_freed();
   int moved() const { return moved_; }
 
+  std::function<void(const std::string& id, const ActiveEntry& entry)> on_taken;
+  std::function<void(const std::string& id)> on_gone;
+
  private:
-  void scan_done(ScanResult result);
+  void scan_done(ScanResult result, ScanKind kind, DeferredScan deferred);
 
   event::WorkerPool& pool_;
   std::string queue_dir_;
   ActiveSet& active_;
+  Clock& clock_;
+  size_t limit_;
   bool running_ = false;
   bool again_ = false;
   bool again_full_ = false;
+  DeferredScan again_deferred_ = DeferredScan::kNone;
+  bool more_ = false;
+  ScanKind more_kind_ = ScanKind::kIncoming;
+  DeferredScan more_deferred_ = DeferredScan::kNone;
   int moved_ = 0;
 };
 

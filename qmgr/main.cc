@@ -1,14 +1,31 @@
-// qmgr(8): the queue manager. In this version: takes new messages from
-// incoming/ into active/ (qmgr/incoming.h) and keeps its memory of active/
-// (qmgr/active_set.h) true to the disk while ternsuper holds, releases,
-// requeues or deletes messages. Woken by a change in incoming/ (inotify, so
-// smtpd, pickup and ternsuper's releases need not ask), by a wake-up on
-// public/qmgr (master's wakeup column, ternsuper, ternqueue), and by
-// queue_run_delay as a fallback.
+// qmgr(8): the queue manager. Takes new messages from incoming/ into
+// active/ (qmgr/incoming.h), routes and delivers them through the delivery
+// agents, records every outcome, retries deferred mail with backoff and
+// sends the DSNs (qmgr/scheduler.h), and keeps its memory of active/ true
+// to the disk while ternsuper holds, releases, requeues or deletes
+// messages (qmgr/active_set.h).
+//
+// Woken by a change in incoming/ (inotify, so smtpd, pickup and ternsuper's
+// releases need not ask), by queue_run_delay, and by requests on
+// public/qmgr. The public/qmgr protocol is Postfix's trigger: connect, write
+// one byte, close (common/server/trigger.h); qmgr reads at most one byte:
+//   'W'  wake-up (master's wakeup column, ternsuper, the intake): scan
+//        incoming/ (and notice what left active/)
+//   'A'  scan all: bring back every deferred message now, whatever its
+//        next attempt time (Postfix's QMGR_REQ_SCAN_ALL)
+//   'F'  flush (ternqueue -f): 'A', and connect again at once to every
+//        delivery agent qmgr had given up on for transport_retry_time
+//        (Postfix's QMGR_REQ_FLUSH_DEAD)
+// Any other byte, or none within a second, counts as 'W'. Deferred
+// messages whose next attempt has come are brought back every
+// queue_run_delay and at start-up, as Postfix's qmgr does.
 
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
+#include <memory>
 #include <optional>
 
 #include "common/base/fd.h"
@@ -17,22 +34,63 @@
 #include "common/server/skeleton.h"
 #include "qmgr/active_set.h"
 #include "qmgr/incoming.h"
+#include "qmgr/scheduler.h"
+#include "qmgr/settings.h"
+
+namespace {
+
+using namespace tern;
+
+// One public/qmgr client: waits for its byte.
+struct Trigger {
+  Fd fd;
+  event::IoWatch watch;
+  event::Timer timer;
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace tern;
   qmgr::ActiveSet active;
+  std::unique_ptr<qmgr::Settings> settings;
   std::optional<qmgr::Incoming> incoming;
+  std::unique_ptr<qmgr::Scheduler> scheduler;
+  std::map<int, std::unique_ptr<Trigger>> triggers;
   Fd inotify;
   event::IoWatch inotify_watch;
   event::Timer fallback;
   event::Timer settle;
 
+  auto destroy_handles = [&] {
+    // Destroyed, not only cancelled: they live in main() and would
+    // otherwise outlive the skeleton's loop (which panics on that).
+    inotify_watch = event::IoWatch();
+    fallback = event::Timer();
+    settle = event::Timer();
+    triggers.clear();
+    scheduler.reset();
+  };
+
   server::ServiceSpec spec;
   spec.program = "qmgr";
   spec.resident = true;
+  spec.init_privileged = [&](server::Context& ctx) -> Status {
+    // Tables are opened before the drop (DESIGN.md).
+    auto s = qmgr::load_settings(ctx.config(), ctx.config().str("queue_directory"));
+    if (!s) return s.take_error();
+    settings = std::move(*s);
+    return {};
+  };
   spec.init_unprivileged = [&](server::Context& ctx) -> Status {
     std::string queue_dir = ctx.jail_path(ctx.config().str("queue_directory"));
-    incoming.emplace(ctx.workers(), queue_dir, active);
+    settings->queue_dir = queue_dir;
+    settings->cleanup.queue_dir = queue_dir;
+    incoming.emplace(ctx.workers(), queue_dir, active, ctx.clock(), settings->active_limit);
+    scheduler = std::make_unique<qmgr::Scheduler>(ctx.loop(), ctx.workers(), *settings, active);
+    incoming->on_taken = [&](const std::string& id, const qmgr::ActiveEntry& e) { scheduler->take(id, e.file); };
+    incoming->on_gone = [&](const std::string& id) { scheduler->forget(id); };
+    scheduler->on_room = [&] { incoming->room_freed(); };
     int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0) return sys_error("inotify_init1");
     inotify = Fd(fd);
@@ -46,31 +104,57 @@ int main(int argc, char** argv) {
       }
       if (!settle.pending()) settle.start(std::chrono::milliseconds(10));
     });
-    fallback = event::Timer(ctx.loop(), [&] { incoming->request_scan(); });
+    fallback = event::Timer(ctx.loop(), [&] { incoming->request_scan(qmgr::ScanKind::kFull, qmgr::DeferredScan::kDue); });
     fallback.start_every(ctx.config().seconds("queue_run_delay"));
-    incoming->request_scan();  // whatever arrived while qmgr was down, and active/ of the last run
+    // Whatever arrived while qmgr was down, active/ of the last run, and
+    // the deferred messages that are due.
+    incoming->request_scan(qmgr::ScanKind::kFull, qmgr::DeferredScan::kDue);
     return {};
   };
   spec.on_connection = [&](server::Context& ctx, Fd fd, const server::Peer&) {
-    // A wake-up: the byte itself carries nothing qmgr needs yet. The scan
-    // also notices what ternsuper took out of active/.
-    fd.reset();
-    incoming->request_scan();
-    ctx.client_done();
+    int key = fd.get();
+    auto t = std::make_unique<Trigger>();
+    t->fd = std::move(fd);
+    auto finish = [&, key](char what) {
+      if (what == 'F' || what == 'A') {
+        if (what == 'F') scheduler->flush();
+        incoming->request_scan(qmgr::ScanKind::kFull, qmgr::DeferredScan::kAll);
+      } else {
+        incoming->request_scan();
+      }
+      // Destroyed after this callback returns, not inside it.
+      ctx.loop().post([&, key] {
+        triggers.erase(key);
+        ctx.client_done();
+      });
+    };
+    t->watch = event::IoWatch(ctx.loop(), t->fd.get(), event::IoWatch::kRead, [&, key, finish](short) {
+      auto it = triggers.find(key);
+      if (it == triggers.end() || !it->second->watch.active()) return;
+      char c = 'W';
+      ssize_t n = ::recv(it->second->fd.get(), &c, 1, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+      it->second->watch.cancel();
+      it->second->timer.cancel();
+      finish(n == 1 ? c : 'W');
+    });
+    t->timer = event::Timer(ctx.loop(), [&, key, finish] {
+      auto it = triggers.find(key);
+      if (it == triggers.end()) return;
+      it->second->watch.cancel();
+      finish('W');
+    });
+    t->timer.start(std::chrono::seconds(1));
+    triggers[key] = std::move(t);
   };
   spec.on_stop = [&](server::Context&) {
-    // Destroyed, not only cancelled: they live in main() and would
-    // otherwise outlive the skeleton's loop (which panics on that).
     inotify_watch = event::IoWatch();
     fallback = event::Timer();
     settle = event::Timer();
+    if (scheduler) scheduler->stop();
   };
   // They belong to the skeleton's loop, which must outlive them: destroyed
   // here, not after run_service() returns (that panicked at every stop).
-  spec.on_exit = [&](server::Context&) {
-    inotify_watch = event::IoWatch();
-    fallback = event::Timer();
-    settle = event::Timer();
-  };
+  spec.on_exit = [&](server::Context&) { destroy_handles(); };
   return server::run_service(argc, argv, std::move(spec));
 }

@@ -3,14 +3,16 @@
 //   ternqueue [-c DIR] -p            list the queue (mailq)
 //   ternqueue [-c DIR] -j            the same as JSON, one message per line
 //   ternqueue [-c DIR] -i ID         one message's entry
+//   ternqueue [-c DIR] -f            flush: ask qmgr to try every deferred
+//                                    message now (the 'F' request on
+//                                    public/qmgr, qmgr/main.cc)
 //
 // Who may read the queue directories (root, the mail system, the owner of a
 // personal instance) lists them directly; anyone else gets the same listing
 // from showq(8) over public/showq (common/queue/showq_protocol.h). Either
 // way the entries go through one formatter (common/queue/queue_listing.h),
 // so the output is the same byte for byte, and it is printed as it comes: a
-// large queue is never held in memory. Flush (-f) and the last delivery
-// reason per recipient arrive with qmgr's scheduling.
+// large queue is never held in memory.
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -31,6 +33,7 @@
 #include "common/queue/queue_id.h"
 #include "common/queue/queue_listing.h"
 #include "common/queue/showq_protocol.h"
+#include "common/server/trigger.h"
 
 namespace {
 
@@ -41,7 +44,7 @@ using queue::ListingFormatter;
 constexpr int kShowqTimeoutSeconds = 60;
 
 int usage() {
-  std::fprintf(stderr, "usage: ternqueue [-c config_dir] -p | -j | -i queue_id\n");
+  std::fprintf(stderr, "usage: ternqueue [-c config_dir] -p | -j | -i queue_id | -f\n");
   return 2;
 }
 
@@ -141,8 +144,9 @@ int main(int argc, char** argv) {
   char mode = 0;
   std::string only_id;
   int c;
-  while ((c = getopt(argc, argv, "c:pji:")) != -1) {
+  while ((c = getopt(argc, argv, "c:pji:f")) != -1) {
     switch (c) {
+      case 'f': mode = 'f'; break;
       case 'c': config_dir = optarg; break;
       case 'p': mode = 'p'; break;
       case 'j': mode = 'j'; break;
@@ -158,6 +162,11 @@ int main(int argc, char** argv) {
   auto cf = config::MainCf::load(config_dir);
   if (!cf) fatal(cf.error().text);
   std::string queue_dir = cf->str("queue_directory");
+  if (mode == 'f') {
+    if (auto st = server::trigger(queue_dir + "/public/qmgr", 'F'); !st)
+      fatal("cannot flush the queue: " + st.error().text + " (is the mail system running?)");
+    return 0;
+  }
 
   ListingFormatter f(mode == 'j' ? ListingFormatter::Style::kJson : ListingFormatter::Style::kText);
   auto listed = list_directly(queue_dir, only_id, f);

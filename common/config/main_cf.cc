@@ -129,7 +129,7 @@ Result<MainCf> MainCf::parse(std::string_view text, const std::string& filename,
     if (old != cf.settings_.end() && warnings)
       warnings->push_back(strf("%s:%d: overriding earlier entry: %s (line %d)", file, l.line, name.c_str(),
                                old->second.line));
-    if (warnings && !find_param(name)) warnings->push_back(strf("%s:%d: unknown parameter %s", file, l.line, name.c_str()));
+    if (warnings && !find_param(name) && !is_per_transport_param(name)) warnings->push_back(strf("%s:%d: unknown parameter %s", file, l.line, name.c_str()));
     cf.settings_[name] = Setting{std::move(value), l.line};
   }
   return cf;
@@ -156,7 +156,7 @@ void MainCf::define(std::string_view name, std::string_view default_value) {
 std::vector<std::string> MainCf::unknown_warnings() const {
   std::vector<std::string> out;
   for (const auto& [name, s] : settings_) {
-    if (known(name)) continue;
+    if (known(name) || is_per_transport_param(name)) continue;
     if (s.line > 0)
       out.push_back(strf("%s:%d: unknown parameter %s", filename_.c_str(), s.line, name.c_str()));
     else

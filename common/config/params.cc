@@ -241,6 +241,34 @@ std::vector<ParamDef> make_table() {
       {"anvil_rate_time_unit", "60s", T::kTime, "the time unit of anvil's rates (the smtpd_client_*_rate_limit parameters)"},
       {"anvil_status_update_time", "600s", T::kTime,
        "how often anvil logs the peak counts and rates of the period (0 = never)"},
+
+      // Queue manager (qmgr): routing, scheduling, retries.
+      {"transport_maps", "", T::kList,
+       "tables mapping a recipient (address, domain, .parent, *) to transport:nexthop, looked up first"},
+      {"virtual_transport", "lmtp:unix:private/deliver", T::kString,
+       "where mail for virtual_mailbox_domains goes (transport:nexthop)"},
+      {"relayhost", "", T::kString,
+       "the next hop for mail to other domains ([host]:port or domain); empty: the recipient's domain"},
+      {"default_transport", "smtp", T::kString,
+       "the transport (and optional :nexthop) for mail no other rule routes"},
+      {"qmgr_message_active_limit", "20000", T::kInt, "most messages qmgr works on at once (in active/)"},
+      {"default_destination_concurrency_limit", "20", T::kInt,
+       "parallel deliveries to one destination (transport and next hop); <transport>_destination_concurrency_limit overrides"},
+      {"default_destination_recipient_limit", "50", T::kInt,
+       "recipients in one delivery request; <transport>_destination_recipient_limit overrides"},
+      {"lmtp_destination_concurrency_limit", "$default_destination_concurrency_limit", T::kInt,
+       "parallel deliveries to one LMTP destination"},
+      {"lmtp_destination_recipient_limit", "$default_destination_recipient_limit", T::kInt,
+       "recipients in one LMTP delivery request"},
+      {"minimal_backoff_time", "300s", T::kTime,
+       "the shortest wait before a deferred message is tried again"},
+      {"maximal_backoff_time", "4000s", T::kTime, "the longest wait between two attempts of a deferred message"},
+      {"maximal_queue_lifetime", "5d", T::kTime,
+       "how long a message may stay deferred before it is returned to its sender"},
+      {"bounce_queue_lifetime", "5d", T::kTime,
+       "the same for a message from the null sender (a bounce); then it is given up"},
+      {"transport_retry_time", "60s", T::kTime,
+       "how long qmgr waits before connecting again to a delivery agent it could not reach"},
   };
   std::sort(t.begin(), t.end(), [](const ParamDef& a, const ParamDef& b) { return a.name < b.name; });
   return t;
@@ -271,6 +299,14 @@ const char* param_type_name(ParamType type) {
     case ParamType::kList: return "list";
   }
   return "?";
+}
+
+bool is_per_transport_param(std::string_view name) {
+  for (std::string_view suffix : {std::string_view("_destination_concurrency_limit"),
+                                  std::string_view("_destination_recipient_limit")}) {
+    if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix) return true;
+  }
+  return false;
 }
 
 bool valid_param_name(std::string_view name) {

@@ -35,6 +35,11 @@ struct ParamDef {
 const std::vector<ParamDef>& param_table();
 const ParamDef* find_param(std::string_view name);
 const char* param_type_name(ParamType type);  // "string", "integer", ...
+// "<transport>_destination_concurrency_limit" and
+// "<transport>_destination_recipient_limit": per-transport settings qmgr
+// reads for any master.cf transport (Postfix's convention), so main.cf may
+// set them for names the table cannot list; never reported as unknown.
+bool is_per_transport_param(std::string_view name);
 // A parameter name as main.cf and -o accept it: letters, digits, '_', '-', '.'.
 bool valid_param_name(std::string_view name);
 

@@ -400,17 +400,32 @@ Result<std::string> QfileReader::read_message_all(size_t max_bytes) const {
 }
 
 Status QfileReader::set_recipient_status(size_t index, RcptStatus status) {
+  return set_recipient_statuses({{index, status}});
+}
+
+Status QfileReader::set_recipient_statuses(const std::vector<std::pair<size_t, RcptStatus>>& changes) {
   if (mode_ != OpenMode::kReadWrite) return invalid(path_ + ": opened read-only");
-  if (index >= envelope_.recipients.size())
-    return invalid(path_ + ": no recipient " + std::to_string(index));
-  Recipient& r = envelope_.recipients[index];
+  for (const auto& [index, status] : changes) {
+    if (index >= envelope_.recipients.size())
+      return invalid(path_ + ": no recipient " + std::to_string(index));
+  }
+  for (const auto& [index, status] : changes) {
+    if (Status st = write_status_field(envelope_.recipients[index].status_offset, status); !st) return st;
+  }
+  if (changes.empty()) return {};
+  if (Status st = fsync_fd(fd_.get(), path_); !st) return st;
+  for (const auto& [index, status] : changes) envelope_.recipients[index].status = status;
+  return {};
+}
+
+Status QfileReader::write_status_field(uint64_t offset, RcptStatus status) {
   char field[kStatusWidth];
   std::memset(field, ' ', sizeof field);
   std::string_view word = status_name(status);
   std::memcpy(field, word.data(), word.size());
   if (int err = fault::check(fault::Point::kWrite)) return sys_error("write " + path_, err);
   for (;;) {
-    ssize_t n = ::pwrite(fd_.get(), field, sizeof field, static_cast<off_t>(r.status_offset));
+    ssize_t n = ::pwrite(fd_.get(), field, sizeof field, static_cast<off_t>(offset));
     if (n == static_cast<ssize_t>(sizeof field)) break;
     if (n < 0 && errno == EINTR) continue;
     // A short pwrite of 10 bytes inside one sector does not happen on a
@@ -418,8 +433,6 @@ Status QfileReader::set_recipient_status(size_t index, RcptStatus status) {
     if (n >= 0) return make_error(Errc::kSystem, "write " + path_ + ": short write of a status field");
     return sys_error("write " + path_);
   }
-  if (Status st = fsync_fd(fd_.get(), path_); !st) return st;
-  r.status = status;
   return {};
 }
 

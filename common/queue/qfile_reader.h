@@ -27,6 +27,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/base/fd.h"
 #include "common/base/result.h"
@@ -63,9 +65,14 @@ class QfileReader {
   // Rewrites recipient `index`'s status field in place and fsyncs the file
   // (through the fault hooks). Needs OpenMode::kReadWrite.
   Status set_recipient_status(size_t index, RcptStatus status);
+  // The same for several recipients, with one fsync after all the writes
+  // (qmgr records a whole delivery answer at once). On an error the fields
+  // written so far may or may not be durable; none is reported as set.
+  Status set_recipient_statuses(const std::vector<std::pair<size_t, RcptStatus>>& changes);
 
  private:
   QfileReader() = default;
+  Status write_status_field(uint64_t offset, RcptStatus status);
   std::string path_;
   Fd fd_;
   OpenMode mode_ = OpenMode::kReadOnly;

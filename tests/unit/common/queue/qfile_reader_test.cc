@@ -217,3 +217,23 @@ TEST_CASE("qfile_reader: a failing fsync of a status rewrite is reported", "[que
   CHECK(r->envelope().recipients[0].status == RcptStatus::kPending);
 }
 #endif
+
+TEST_CASE("qfile_reader: rewrites several statuses with one call, and refuses a bad index before writing", "[queue]") {
+  TempDir dir;
+  make_queue_dirs(dir.path());
+  std::string path = write_queue_file(dir.path(), full_envelope(), kMessage);
+  {
+    auto r = QfileReader::open(path, OpenMode::kReadWrite);
+    REQUIRE(r.ok());
+    REQUIRE(r->set_recipient_statuses({{0, RcptStatus::kBounced}, {2, RcptStatus::kRelayed}}).ok());
+    CHECK(r->envelope().recipients[0].status == RcptStatus::kBounced);
+    CHECK(r->set_recipient_statuses({{1, RcptStatus::kDelivered}, {7, RcptStatus::kDelivered}}).error().code ==
+          Errc::kInvalid);
+    CHECK(r->set_recipient_statuses({}).ok());
+  }
+  auto r = QfileReader::open(path);
+  REQUIRE(r.ok());
+  CHECK(r->envelope().recipients[0].status == RcptStatus::kBounced);
+  CHECK(r->envelope().recipients[1].status == RcptStatus::kPending);  // the refused call wrote nothing
+  CHECK(r->envelope().recipients[2].status == RcptStatus::kRelayed);
+}

@@ -1,0 +1,91 @@
+#include "qmgr/notices.h"
+
+#include <unistd.h>
+
+#include <mutex>
+
+#include "common/base/durable.h"
+#include "common/base/log.h"
+#include "common/queue/queue_dirs.h"
+#include "common/queue/queue_id.h"
+
+#if __has_include("common/queue/dsn.h")
+#include "common/queue/dsn.h"
+#define TERN_QMGR_HAVE_DSN 1
+#endif
+
+namespace tern::qmgr {
+
+bool wants_notice(const queue::Envelope& env, const queue::Recipient& rcpt, NoticeKind kind) {
+  (void)env;
+  unsigned n = rcpt.notify;
+  if (n & queue::kNotifyNever) return false;
+  if (kind == NoticeKind::kSuccess) return (n & queue::kNotifySuccess) != 0;
+  return n == 0 || (n & queue::kNotifyFailure) != 0;
+}
+
+#ifdef TERN_QMGR_HAVE_DSN
+
+namespace {
+queue::QueueIdGenerator& id_generator(Clock& clock) {
+  static queue::QueueIdGenerator gen(clock);
+  return gen;
+}
+}  // namespace
+
+Result<std::string> queue_notice(NoticeKind kind, const queue::QfileReader& reader,
+                                 const std::vector<NoticeRecipient>& recipients, const Settings& settings,
+                                 Clock& clock) {
+  const auto& env = reader.envelope();
+  queue::DsnRequest req;
+  req.kind = kind == NoticeKind::kFailure ? queue::DsnKind::kFailure : queue::DsnKind::kSuccess;
+  req.original = queue::MessageSource::of(reader);
+  for (const auto& r : recipients) {
+    const auto& rc = env.recipients.at(r.index);
+    queue::DsnRecipientReport rep;
+    rep.final_recipient = rc.address;
+    rep.orcpt = rc.orcpt;
+    rep.action = kind == NoticeKind::kFailure ? queue::DsnAction::kFailed
+                 : r.relayed                  ? queue::DsnAction::kRelayed
+                                              : queue::DsnAction::kDelivered;
+    rep.status = r.status;
+    rep.remote_mta = r.remote_mta;
+    rep.diagnostic = r.diagnostic;
+    rep.last_attempt = r.last_attempt;
+    req.recipients.push_back(std::move(rep));
+  }
+  if (req.recipients.empty()) return std::string();
+  queue::DsnSettings ds;
+  ds.myhostname = settings.myhostname;
+  ds.bounce_size_limit = settings.bounce_size_limit;
+  ds.myorigin = settings.myorigin;
+  ds.double_bounce_recipient = settings.double_bounce_recipient;
+  auto id = queue::queue_dsn(req, ds, settings.cleanup, id_generator(clock), clock);
+  if (!id && id.error().code == Errc::kNotFound) return std::string();
+  return id;
+}
+
+#else
+
+Result<std::string> queue_notice(NoticeKind, const queue::QfileReader&, const std::vector<NoticeRecipient>&,
+                                 const Settings&, Clock&) {
+  // This build has no DSN support yet (common/queue/dsn.h): nobody is told.
+  static std::once_flag once;
+  std::call_once(once, [] { log::warning("this build cannot send delivery status notifications yet"); });
+  return std::string();
+}
+
+#endif
+
+Status write_defer_log(const std::string&, const std::string&, const std::vector<DeferReason>&, Clock&) {
+  // The defer/ log (common/queue/defer_log.h) is not in this build yet.
+  return {};
+}
+
+Status remove_defer_log(const std::string& queue_dir, const std::string& id) {
+  std::string path = queue::path_of(queue_dir, queue::Queue::kDefer, id);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error("unlink " + path);
+  return {};
+}
+
+}  // namespace tern::qmgr
