@@ -2,29 +2,23 @@
 
 #include <unistd.h>
 
-#include <mutex>
 
 #include "common/base/durable.h"
 #include "common/base/log.h"
+#include "common/queue/dsn.h"
 #include "common/queue/queue_dirs.h"
 #include "common/queue/queue_id.h"
 
-#if __has_include("common/queue/dsn.h")
-#include "common/queue/dsn.h"
-#define TERN_QMGR_HAVE_DSN 1
-#endif
 
 namespace tern::qmgr {
 
 bool wants_notice(const queue::Envelope& env, const queue::Recipient& rcpt, NoticeKind kind) {
-  (void)env;
-  unsigned n = rcpt.notify;
-  if (n & queue::kNotifyNever) return false;
-  if (kind == NoticeKind::kSuccess) return (n & queue::kNotifySuccess) != 0;
-  return n == 0 || (n & queue::kNotifyFailure) != 0;
+  // The policy is dsn.h's; a failed message from <> goes to the
+  // double-bounce recipient whatever its recipients asked.
+  auto k = kind == NoticeKind::kFailure ? queue::DsnKind::kFailure : queue::DsnKind::kSuccess;
+  if (queue::notice_target(env, k) == queue::NoticeTarget::kDoubleBounce) return true;
+  return queue::wants_notice(rcpt.notify, k);
 }
-
-#ifdef TERN_QMGR_HAVE_DSN
 
 namespace {
 queue::QueueIdGenerator& id_generator(Clock& clock) {
@@ -65,17 +59,6 @@ Result<std::string> queue_notice(NoticeKind kind, const queue::QfileReader& read
   return id;
 }
 
-#else
-
-Result<std::string> queue_notice(NoticeKind, const queue::QfileReader&, const std::vector<NoticeRecipient>&,
-                                 const Settings&, Clock&) {
-  // This build has no DSN support yet (common/queue/dsn.h): nobody is told.
-  static std::once_flag once;
-  std::call_once(once, [] { log::warning("this build cannot send delivery status notifications yet"); });
-  return std::string();
-}
-
-#endif
 
 Status write_defer_log(const std::string&, const std::string&, const std::vector<DeferReason>&, Clock&) {
   // The defer/ log (common/queue/defer_log.h) is not in this build yet.
