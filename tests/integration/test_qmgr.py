@@ -5,7 +5,7 @@ import os
 import smtplib
 import subprocess
 
-from tern_harness import BIN, Suite, check, wait_for
+from tern_harness import HOLD_MAIL, BIN, Suite, check, wait_for
 
 
 def tool(suite, name, *args):
@@ -14,7 +14,7 @@ def tool(suite, name, *args):
 
 
 def main():
-    suite = Suite({"queue_run_delay": "1h"})  # only the wake-ups may move it in time
+    suite = Suite({"queue_run_delay": "1h", **HOLD_MAIL})  # only the wake-ups may move it in time
     try:
         suite.start()
         check(wait_for(lambda: "qmgr" in tool(suite, "ternctl", "status").stdout and

@@ -9,7 +9,7 @@ import pwd
 import re
 import subprocess
 
-from tern_harness import BIN, Suite, check, fail, wait_for
+from tern_harness import HOLD_MAIL, BIN, Suite, check, fail, wait_for
 
 SENDMAIL = os.path.join(BIN, "sendmail")
 EX_USAGE, EX_DATAERR = 64, 65
@@ -71,7 +71,7 @@ def check_added_headers(msg, qid, uid, original):
 
 
 def main():
-    suite = Suite({"queue_run_delay": "1h", "message_size_limit": "100000"})
+    suite = Suite({"queue_run_delay": "1h", "message_size_limit": "100000", **HOLD_MAIL})
     me = pwd.getpwuid(os.getuid()).pw_name
     uid = os.getuid()
     seen = set()

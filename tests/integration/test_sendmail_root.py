@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 
-from tern_harness import BIN, Suite, check, fail, skip, wait_for
+from tern_harness import HOLD_MAIL, BIN, Suite, check, fail, skip, wait_for
 
 ID = r"[0-9A-Z]{17}"
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -90,7 +90,7 @@ def main():
     if os.geteuid() != 0:
         skip("needs root: maildrop files owned by other users, setpriv, mount namespaces")
     nobody = pwd.getpwnam("nobody")
-    suite = Suite({"queue_run_delay": "1h"})
+    suite = Suite({"queue_run_delay": "1h", **HOLD_MAIL})
     try:
         suite.start()
         corrupt = os.path.join(suite.queue, "corrupt")

@@ -8,7 +8,7 @@ import smtplib
 import socket
 import subprocess
 
-from tern_harness import BIN, Suite, check, skip, wait_for
+from tern_harness import HOLD_MAIL, BIN, Suite, check, skip, wait_for
 
 
 def ternqueue(suite, *args, as_nobody=False):
@@ -34,7 +34,7 @@ def conversation(path, request):
 def main():
     if os.geteuid() != 0:
         skip("needs root: the queue must belong to another account than the user who lists it")
-    suite = Suite({"queue_run_delay": "1h"})
+    suite = Suite({"queue_run_delay": "1h", **HOLD_MAIL})
     try:
         suite.start()
         socket_path = os.path.join(suite.queue, "public", "showq")

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 
-from tern_harness import BIN, Suite, check, fail, skip, wait_for
+from tern_harness import HOLD_MAIL, BIN, Suite, check, fail, skip, wait_for
 
 MESSAGE = (b"From: Alice <alice@example.org>\r\n"
            b"To: Demo <demo@example.test>\r\n"
@@ -230,7 +230,7 @@ def main():
     for tool in ("swaks", "curl"):
         if not shutil.which(tool):
             skip(f"{tool} is not installed (./dev.sh test installs it)")
-    suite = Suite({"smtpd_timeout": "10s"})
+    suite = Suite({"smtpd_timeout": "10s", **HOLD_MAIL})
     tmp = tempfile.mkdtemp(prefix="tern-clients.")
     try:
         suite.start()

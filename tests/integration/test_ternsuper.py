@@ -9,7 +9,7 @@ import subprocess
 import threading
 import time
 
-from tern_harness import BIN, Suite, check, fail, wait_for
+from tern_harness import HOLD_MAIL, BIN, Suite, check, fail, wait_for
 
 
 def tool(suite, name, *args, stdin=None):
@@ -38,7 +38,7 @@ def count(text, needle):
 
 
 def main():
-    suite = Suite({"queue_run_delay": "1h"})  # only wake-ups and inotify move mail in time
+    suite = Suite({"queue_run_delay": "1h", **HOLD_MAIL})  # only wake-ups and inotify move mail in time
     try:
         suite.start()
         send(suite, 3)
