@@ -144,7 +144,8 @@ struct LoadOut {
 };
 
 std::string remote_host(const std::string& relay) {
-  if (relay.empty() || relay == "none") return "";
+  // A unix socket ("private/deliver") is no MTA a report can name.
+  if (relay.empty() || relay == "none" || relay.find('/') != std::string::npos) return "";
   size_t b = relay.find('[');
   return b == std::string::npos ? relay : relay.substr(0, b);
 }

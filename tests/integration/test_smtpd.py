@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from smtp_client import Raw, expect
-from tern_harness import Suite, check, fail, pid_alive, wait_for
+from tern_harness import HOLD_MAIL, Suite, check, fail, pid_alive, wait_for
 
 
 def test_accept_and_queue(suite):
@@ -204,7 +204,7 @@ def test_fsync_failure(suite_factory):
 
 
 def main():
-    settings = {"message_size_limit": "100000", "smtpd_timeout": "2s"}
+    settings = {"message_size_limit": "100000", "smtpd_timeout": "2s", **HOLD_MAIL}
     suite = Suite(settings)
     try:
         suite.start()
@@ -220,7 +220,7 @@ def main():
         suite.cleanup()
     # Only builds with TERN_FAULT_INJECTION can fail an fsync on purpose.
     if os.environ.get("TERN_FAULT_BUILD", "1") == "1":
-        test_fsync_failure(lambda s: Suite(s))
+        test_fsync_failure(lambda s: Suite({**s, **HOLD_MAIL}))
     else:
         print("skipped: the fsync-failure check needs a TERN_FAULT_INJECTION build")
 

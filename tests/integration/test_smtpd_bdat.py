@@ -15,7 +15,7 @@ import re
 import subprocess
 
 from smtp_client import Raw, expect
-from tern_harness import BIN, Suite, check, fail, wait_for
+from tern_harness import HOLD_MAIL, BIN, Suite, check, fail, wait_for
 
 LIMIT = 100000
 
@@ -282,7 +282,7 @@ def test_normalize_and_timeout(suite):
 def test_fsync_failure():
     """Durable before acknowledged, as for DATA: a failing fsync gives BDAT
     LAST 451 4.3.0, never 250, and leaves nothing behind."""
-    suite = Suite({"message_size_limit": str(LIMIT)})
+    suite = Suite({"message_size_limit": str(LIMIT), **HOLD_MAIL})
     try:
         suite.start({"TERN_FAULTS": "fsync:5:1"})
         msg = b"Subject: durable\r\n\r\nbody\r\n"
@@ -303,7 +303,7 @@ def test_fsync_failure():
 
 
 def main():
-    suite = Suite({"message_size_limit": str(LIMIT)})
+    suite = Suite({"message_size_limit": str(LIMIT), **HOLD_MAIL})
     try:
         suite.start()
         test_single_chunk(suite)
