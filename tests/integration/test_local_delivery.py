@@ -68,9 +68,8 @@ def main():
 
         send(suite, "alice@example.org", [demo], "plain")
         check(wait_for(lambda: files_with(suite, demo, "plain"), timeout=15), "SMTP in -> demo's Maildir new/")
-        text = suite.log_text()
-        m = re.search(r"(\w{17}): to=<demo@example\.test>, relay=(\S+), delay=[0-9.]+, delays=[0-9./]+, "
-                      r"dsn=2\.\d\.\d, status=sent \(", text)
+        m = wait_for(lambda: re.search(r"(\w{17}): to=<demo@example\.test>, relay=(\S+), delay=[0-9.]+, "
+                                       r"delays=[0-9./]+, dsn=2\.\d\.\d, status=sent \(", suite.log_text()))
         check(m, "qmgr logs status=sent in Postfix's shape")
         check(wait_for(lambda: f"{m.group(1)}: removed" in suite.log_text()), "and removes the message")
         msg = read(files_with(suite, demo, "plain")[0])
