@@ -3,6 +3,7 @@
 // each attempt bounded by connect_timeout (session.h).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -122,6 +123,12 @@ void Session::on_connected() {
       return fail_all(Action::kDeferred, "4.4.1", why);
     }
     return connect_next();
+  }
+  if (hop_.kind != Nexthop::Kind::kUnix) {
+    // Every write is a whole batch (pipelined commands, 64 KiB of body with
+    // the final "." appended): Nagle would only hold back a short last one.
+    int one = 1;
+    (void)::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
   connected_at_ = loop_.clock().now();
   uses_ = 0;

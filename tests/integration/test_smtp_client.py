@@ -3,19 +3,30 @@ for qmgr: the test plays qmgr on private/lmtp and private/smtp, a fake
 server (lmtp_peer.py) plays the next hop. qmgr is taken out of master.cf,
 so accepted messages stay in incoming/ whatever qmgr's scheduling does."""
 import os
-import smtplib
 import socket
+import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from dns_server import DnsServer  # noqa: E402
 from lmtp_peer import Peer, Qmgr, drop_qmgr, queue_message as queue, smtp_client_pids
 from tern_harness import Suite, check, pid_alive, wait_for
 
 DOMAIN = "example.test"
+ZONE = """
+zone lmtp.test
+host.lmtp.test      A     127.0.0.1
+v6only.lmtp.test    AAAA  ::1
+servfail broken.lmtp.test
+"""
 
 
 def main():
+    dns = DnsServer(ZONE)
+    dns.start()
     suite = Suite({"queue_run_delay": "1h", "lmtp_mail_timeout": "2s", "smtp_connect_timeout": "2s",
-                   "lmtp_connection_cache_time_limit": "3s"}, domain=DOMAIN)
+                   "lmtp_connection_cache_time_limit": "3s", "dns_servers": f"127.0.0.1:{dns.port}",
+                   "dns_timeout": "2s"}, domain=DOMAIN)
     peers = []
     try:
         drop_qmgr(suite)
@@ -138,6 +149,20 @@ def main():
               b"\r\n\r\n.dot line\r\nreal delivery\r\n" in content and f"Delivered-To: demo@{DOMAIN}".encode() in content,
               f"unix:private/deliver: lmtp-deliver writes it into demo's Maildir: {results[0]}, {files}")
 
+        # --- host names through the DNS (c-ares, dns_servers) ------------------------------------
+        results, done = q.request(qid2, f"inet:host.lmtp.test:{peer.port}", [(0, f"demo+ok@{DOMAIN}")])
+        check(results[0]["action"] == "delivered" and results[0]["relay"] == f"host.lmtp.test[127.0.0.1]:{peer.port}" and
+              dns.count("host.lmtp.test") >= 1,
+              f"inet:host.lmtp.test:PORT is resolved through the DNS server: {results[0]}")
+        results, done = q.request(qid2, f"inet:nosuch.lmtp.test:{peer.port}", [(0, f"demo+ok@{DOMAIN}")])
+        check(results[0]["action"] == "bounced" and results[0]["dsn"] == "5.4.4" and
+              "Host or domain name not found" in results[0]["reason"],
+              f"a next hop that does not exist: bounced 5.4.4, as Postfix: {results[0]}")
+        results, done = q.request(qid2, f"inet:broken.lmtp.test:{peer.port}", [(0, f"demo+ok@{DOMAIN}")])
+        check(results[0]["action"] == "deferred" and results[0]["dsn"] == "4.4.3" and
+              results[0]["reason"].endswith("try again"),
+              f"a DNS failure: deferred 4.4.3: {results[0]}")
+
         # --- server down -------------------------------------------------------------------
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -224,6 +249,7 @@ def main():
         for p in peers:
             p.stop()
         suite.cleanup()
+        dns.stop()
 
 
 if __name__ == "__main__":
