@@ -9,10 +9,16 @@ test, and is stopped by its PID. The test plays qmgr (lmtp_peer.Qmgr) on the
 suite's private/lmtp with nexthop inet:127.0.0.1:PORT: the message must be
 delivered (Dovecot's 250 per recipient), land in the user's Maildir, and
 read back with `doveadm fetch`; an unknown user comes back bounced with
-Dovecot's 550 5.1.1. Needs root (Dovecot's master, Tern's privilege
+Dovecot's 550 5.1.1. Then end to end, as an administrator would set it up:
+a second instance with qmgr and transport_maps "example.test
+lmtp:inet:127.0.0.1:PORT" takes a message over SMTP and qmgr hands it to
+smtp-client, which delivers it into Dovecot; qmgr logs status=sent with
+Dovecot's reply and removes the message. Needs root (Dovecot's master, Tern's privilege
 separation): exits 77 otherwise."""
 import os
+import re
 import shutil
+import smtplib
 import signal
 import socket
 import subprocess
@@ -104,6 +110,39 @@ service lmtp {{
         return subprocess.run(["doveadm", "-c", self.conf, *args], capture_output=True, text=True, timeout=30)
 
 
+def end_to_end(dovecot, maildir_files):
+    """qmgr routes by transport_maps to lmtp:inet: -> smtp-client -> Dovecot."""
+    suite = Suite({"queue_run_delay": "1s", "minimal_backoff_time": "1s", "maximal_backoff_time": "2s"},
+                  domain=DOMAIN)
+    try:
+        tmap = os.path.join(suite.dir, "transport")
+        with open(tmap, "w") as f:
+            f.write(f"{DOMAIN} lmtp:inet:127.0.0.1:{dovecot.port}\n")
+        suite.configure({"transport_maps": "texthash:" + tmap})
+        suite.start()
+        before = len(maildir_files())
+        s = smtplib.SMTP("127.0.0.1", suite.port(25), timeout=30)
+        s.sendmail("carol@example.org", [USER], b"Subject: end to end\r\n\r\nthrough qmgr and smtp-client\r\n")
+        s.quit()
+        if not wait_for(lambda: len(maildir_files()) == before + 1, timeout=20):
+            print(suite.log_text()[-3000:])
+        check(wait_for(lambda: len(maildir_files()) == before + 1, timeout=1),
+              "SMTP in -> qmgr -> transport_maps lmtp:inet: -> smtp-client -> Dovecot's Maildir")
+        m = wait_for(lambda: re.search(r"(\w+): to=<demo@example\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:"
+                                       + str(dovecot.port) + r", delay=[0-9.]+, delays=[0-9./]+, dsn=2\.0\.0, "
+                                       r"status=sent \(250 2\.0\.0 <demo@example\.test> \S+ Saved\)",
+                                       suite.log_text()), timeout=10)
+        check(m, "qmgr logs status=sent with relay=127.0.0.1[127.0.0.1]:PORT and Dovecot's reply")
+        check(wait_for(lambda: f"{m.group(1)}: removed" in suite.log_text(), timeout=10) and
+              not suite.queue_files(), "and the message leaves the queue")
+        r = dovecot.doveadm("search", "-u", USER, "mailbox", "INBOX", "subject", "end to end")
+        check(r.returncode == 0 and len(r.stdout.strip().splitlines()) == 1, f"Dovecot finds it: {r.stdout.strip()}")
+        suite.stop()
+        check("panic:" not in suite.log_text(), "no daemon panicked")
+    finally:
+        suite.cleanup()
+
+
 def main():
     if os.geteuid() != 0:
         skip("needs root: Dovecot's master and Tern's privilege separation")
@@ -162,6 +201,7 @@ def main():
               f"and doveadm search finds it by Message-ID: {r.stdout.strip()} {r.stderr.strip()[:200]}")
         suite.stop()
         check("panic:" not in suite.log_text(), "no daemon panicked")
+        end_to_end(dovecot, files)
     finally:
         dovecot.stop()
         if dovecot.proc:
