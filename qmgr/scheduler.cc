@@ -449,8 +449,8 @@ bool Scheduler::open_conn(Destination& d) {
 
 void Scheduler::throttle(const std::string& transport, const std::string& why) {
   auto now = loop_.clock().now();
-  log::warning("delivery agent private/%s: %s; its mail waits %lld s", transport.c_str(), why.c_str(),
-               static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(settings_.transport_retry).count()));
+  log::warning("delivery agent private/%s: %s; its mail waits %g s", transport.c_str(), why.c_str(),
+               seconds(settings_.transport_retry));
   dead_until_[transport] = now + settings_.transport_retry;
   if (!retry_timer_.pending()) retry_timer_.start(settings_.transport_retry);
 }
