@@ -75,10 +75,14 @@ void QmgrConnection::serve(ipc::DeliveryRequest req) {
     return answer_all(req, ipc::DeliveryAction::kDeferred, "4.4.3",
                       "MX lookup not yet available (nexthop " + req.nexthop + ")");
   std::string path = (agent_.jail_root == "/" ? "" : agent_.jail_root) + "/" + req.queue_file;
-  auto self = shared_from_this();
+  // Weak: a job in flight must not keep a closed connection (and its
+  // socket watch) alive, possibly past the loop.
+  std::weak_ptr<QmgrConnection> weak = weak_from_this();
   auto file = std::make_shared<Result<queue::QfileReader>>(invalid("not opened"));
   agent_.workers.submit([file, path] { *file = queue::QfileReader::open(path); },
-                        [self, file, req = std::move(req)]() mutable {
+                        [weak, file, req = std::move(req)]() mutable {
+                          auto self = weak.lock();
+                          if (!self || self->closed_) return;
                           if (!*file) {
                             log::warning("%s: %s", req.queue_id.c_str(), file->error().text.c_str());
                             return self->answer_all(req, ipc::DeliveryAction::kDeferred, "4.3.0",
