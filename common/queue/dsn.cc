@@ -10,6 +10,7 @@
 #include "common/base/strings.h"
 #include "common/mail/header.h"
 #include "common/mail/utf8.h"
+#include "common/queue/defer_log.h"
 #include "common/queue/qfile_reader.h"
 
 namespace tern::queue {
@@ -110,6 +111,16 @@ std::string field(std::string_view name, std::string_view value) {
 }
 
 std::string date(WallTime t) { return mail::rfc5322_date(t); }
+
+// The host name in a relay ("mx.example.org[192.0.2.7]:25" or
+// "mx.example.org"); "" for "none", a socket path, or anything else that is
+// no DNS name (RFC 3464 2.3.5: Remote-MTA is "dns; <name>").
+std::string remote_host(std::string_view relay) {
+  std::string_view host = relay.substr(0, relay.find('['));
+  if (host.size() > 1 && host.back() == '.') host.remove_suffix(1);
+  if (host == "none" || !is_dns_name(host)) return {};
+  return std::string(host);
+}
 
 std::string_view subject(DsnKind kind, bool double_bounce) {
   if (double_bounce) return "Postmaster Copy: Undelivered Mail";
@@ -270,7 +281,10 @@ std::string human_text(const DsnRequest& req, const DsnSettings& settings, bool 
       para += " (expanded from <" + printable(orcpt, utf8) + ">)";
     para += ": ";
     std::string diag = printable(r.diagnostic, utf8);
-    if (!r.remote_mta.empty() && !diag.empty()) para += "host " + printable(r.remote_mta, utf8, 255) + " said: " + diag;
+    std::string reason = printable(r.reason, utf8);
+    std::string host = remote_host(r.remote_mta);
+    if (!reason.empty()) para += reason;
+    else if (!host.empty() && !diag.empty()) para += "host " + host + " said: " + diag;
     else if (!diag.empty()) para += diag;
     else if (r.action == DsnAction::kDelivered) para += "delivery successful";
     else if (r.action == DsnAction::kRelayed) para += "relayed to a system that does not send delivery reports";
@@ -311,8 +325,8 @@ std::string delivery_status(const DsnRequest& req, const DsnSettings& settings, 
     s += address_field("Final-Recipient", r.final_recipient, utf8);
     s += field("Action", dsn_action_name(r.action));
     s += field("Status", printable(r.status, false, 16));
-    if (!r.remote_mta.empty()) s += field("Remote-MTA", "dns; " + printable(r.remote_mta, utf8, 255));
-    std::string diag = printable(r.diagnostic, utf8);
+    if (std::string host = remote_host(r.remote_mta); !host.empty()) s += field("Remote-MTA", "dns; " + host);
+    std::string diag = printable(r.diagnostic.empty() ? r.reason : r.diagnostic, utf8);
     if (!diag.empty()) s += field("Diagnostic-Code", std::string(diagnostic_type(diag)) + "; " + diag);
     if (r.last_attempt.time_since_epoch().count() > 0) s += field("Last-Attempt-Date", date(r.last_attempt));
     if (req.kind == DsnKind::kDelay && req.will_retry_until.time_since_epoch().count() > 0)
@@ -351,6 +365,24 @@ bool wants_notice(unsigned notify, DsnKind kind) {
     case DsnKind::kSuccess: return notify & kNotifySuccess;
   }
   return false;
+}
+
+DsnRecipientReport dsn_report(const Recipient& rcpt, DsnAction action, const DeferRecord* last) {
+  DsnRecipientReport r;
+  r.final_recipient = rcpt.address;
+  r.orcpt = rcpt.orcpt;
+  r.action = action;
+  r.status = action == DsnAction::kFailed ? "5.0.0" : "4.0.0";
+  // The record must be this recipient's: an index that names another
+  // address (a damaged log) is not used.
+  if (last && last->address == rcpt.address) {
+    if (!last->status.empty()) r.status = last->status;
+    r.remote_mta = last->relay;
+    r.diagnostic = last->reply;
+    r.reason = last->reason;
+    r.last_attempt = last->time;
+  }
+  return r;
 }
 
 NoticeTarget notice_target(const Envelope& original, DsnKind kind) {

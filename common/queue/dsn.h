@@ -14,14 +14,19 @@
 //   DsnRequest req{.kind = DsnKind::kFailure, .original = MessageSource::of(reader),
 //                  .recipients = {{.final_recipient = "bob@example.org", .orcpt = rcpt.orcpt,
 //                                  .action = DsnAction::kFailed, .status = "5.1.1",
-//                                  .remote_mta = "mx.example.org",
+//                                  .remote_mta = "mx.example.org[192.0.2.7]:25",
 //                                  .diagnostic = "550 5.1.1 <bob@example.org>: user unknown",
+//                                  .reason = "host mx.example.org[192.0.2.7] said: 550 ...",
 //                                  .last_attempt = clock.wall_now()}}};
 //   Result<std::string> id = queue_dsn(req, dsn_settings, cleanup_settings, ids, clock);
 //   // *id: the new queue file in incoming/ (sender <>); kNotFound when
 //   // notice_target() says nobody is to be told (nothing was queued).
 //
-//   // Or only the message text (tests, tools): build_dsn(req, settings, clock, message_id).
+//   // Delay and expiry reports from the defer log (defer_log.h):
+//   auto log = read_defer_log(queue_dir, id);
+//   req.recipients.push_back(dsn_report(rcpt, DsnAction::kDelayed, log ? log->find(i) : nullptr));
+//
+//   // Or only the message text (tests, tools): build_dsn(req, settings, clock, to, message_id).
 //
 // Policy (RFC 3461 4.1, and Postfix's behaviour where the RFC leaves room):
 //   - NOTIFY not given (0): failure and delay notices, no success notice.
@@ -55,9 +60,9 @@
 //        line longer than 998 octets).
 //   SMTPUTF8 originals get message/global-delivery-status and message/global
 //   (message/global-headers), RFC 6533 3, 6.
-//   Diagnostic-Code: a text starting with an SMTP reply code ("550 ...") is
-//   `smtp; <text>`; any other (a connection failure, a local error) is
-//   `x-tern; <text>`. Control characters become spaces; text outside
+//   Diagnostic-Code: the remote reply (else the reason); a text starting
+//   with an SMTP reply code ("550 ...") is `smtp; <text>`, any other (a
+//   connection failure, a local error) `x-tern; <text>`. Control characters become spaces; text outside
 //   printable ASCII (outside valid UTF-8 for SMTPUTF8) becomes "?". Texts
 //   are cut at kMaxDiagnostic bytes.
 //   Transfer encoding: 7bit, unless the original part carries 8-bit bytes
@@ -116,15 +121,35 @@ struct MessageSource {
   static MessageSource of(const Envelope& envelope, std::string_view queue_id, std::string_view bytes);
 };
 
+// One recipient's line in a report. The fields map onto the delivery
+// protocol's result line (common/ipc/delivery_protocol.h): dsn= is status,
+// relay= is remote_mta, reason= is reason, reply= is diagnostic.
 struct DsnRecipientReport {
   std::string final_recipient;  // the address tried (qfile TO=)
   std::string orcpt;            // qfile ORCPT= ("rfc822;bob@example.org"), "" if none
   DsnAction action = DsnAction::kFailed;
   std::string status;           // enhanced status code, "5.1.1" (RFC 3463)
-  std::string remote_mta;       // host name of the server that answered, "" if none
-  std::string diagnostic;       // its reply "550 5.1.1 ...", or what went wrong; "" if none
+  // The server that answered: a host name, or "host[address]:port" (the
+  // delivery protocol's relay=; the name is taken); "none", a socket path or
+  // "": not written.
+  std::string remote_mta;
+  // The remote server's own reply ("550 5.1.1 ..."), for Diagnostic-Code;
+  // "" if none.
+  std::string diagnostic;
+  // What happened, for people ("host x[1.2.3.4] said: 550 5.1.1 ... (in
+  // reply to RCPT TO command)", "connect to ...: Connection refused"): the
+  // text part, and the Diagnostic-Code when there is no diagnostic. "": the
+  // text part says "host <remote_mta> said: <diagnostic>".
+  std::string reason;
   WallTime last_attempt{};      // epoch (0): not written
 };
+
+// A report line for a recipient from the latest record of the defer log
+// (defer_log.h; nullptr when it has none): what delay and expiry reports
+// say. The status is the record's (a message that expires keeps the
+// status of its last deferral, as Postfix does), else 4.0.0 or 5.0.0.
+struct DeferRecord;
+DsnRecipientReport dsn_report(const Recipient& rcpt, DsnAction action, const DeferRecord* last);
 
 struct DsnRequest {
   DsnKind kind = DsnKind::kFailure;

@@ -100,6 +100,12 @@ std::string path_of(std::string_view queue_dir, Queue queue, std::string_view id
   return join(queue_dir, relative_path_of(queue, id));
 }
 
+Status ensure_dir_for(std::string_view queue_dir, Queue queue, std::string_view id) {
+  if (!is_hashed(queue)) return {};
+  std::string top = join(queue_dir, queue_name(queue));
+  return ensure_dir(join(top, hash_subdir(id)), top);
+}
+
 namespace {
 
 Status move_with(std::string_view queue_dir, std::string_view id, Queue from, Queue to,
@@ -107,10 +113,7 @@ Status move_with(std::string_view queue_dir, std::string_view id, Queue from, Qu
   if (!is_valid_queue_id(id)) return invalid("not a queue ID: \"" + std::string(id) + "\"");
   std::string source = path_of(queue_dir, from, id);
   std::string target = path_of(queue_dir, to, id);
-  if (is_hashed(to)) {
-    std::string top = join(queue_dir, queue_name(to));
-    if (Status st = ensure_dir(join(top, hash_subdir(id)), top); !st) return st;
-  }
+  if (Status st = ensure_dir_for(queue_dir, to, id); !st) return st;
   Status st = rename(source, target);
   if (!st && st.error().code == Errc::kSystem && st.error().err == ENOENT) {
     struct stat sb;

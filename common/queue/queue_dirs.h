@@ -62,6 +62,12 @@ Status move(std::string_view queue_dir, std::string_view id, Queue from, Queue t
 // (fsync_dir of each, durable.h) before it relies on any of the moves.
 Status move_unsynced(std::string_view queue_dir, std::string_view id, Queue from, Queue to);
 
+// Makes the directory a file named id lives in within `queue` (the hashed
+// subdirectory, durably: its parent is fsynced when it is new); nothing for
+// an unhashed queue. move() does this itself; for writers that create files
+// in a hashed queue directly (the defer log).
+Status ensure_dir_for(std::string_view queue_dir, Queue queue, std::string_view id);
+
 // The IDs of the files in a queue, sorted (oldest first); names that are not
 // valid queue IDs are skipped. For a hashed queue, every subdirectory.
 Result<std::vector<std::string>> scan(std::string_view queue_dir, Queue queue);

@@ -9,6 +9,8 @@
 #include <cstdio>
 
 #include "common/base/strings.h"
+#include "common/mail/utf8.h"
+#include "common/queue/defer_log.h"
 #include "common/queue/qfile_reader.h"
 #include "common/queue/queue_id.h"
 
@@ -44,6 +46,38 @@ long long arrival_seconds(const ListingEntry& e) {
   return e.arrival_us >= 0 ? e.arrival_us / 1000000 : -((-e.arrival_us + 999999) / 1000000);
 }
 
+// A reason as mailq prints it: on a terminal, so control characters
+// (C0, DEL and C1) become spaces and bytes that are not UTF-8 "?".
+std::string display_reason(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      out += ' ';
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    auto cp = mail::decode_utf8(s.substr(i));
+    if (cp.length == 0) {
+      out += '?';
+      ++i;
+    } else if (cp.value < 0xa0) {
+      out += ' ';
+      i += cp.length;
+    } else {
+      out.append(s.substr(i, cp.length));
+      i += cp.length;
+    }
+  }
+  return out;
+}
+
 std::string text_entry(const ListingEntry& e) {
   time_t t = static_cast<time_t>(arrival_seconds(e));
   tm lt{};
@@ -51,8 +85,17 @@ std::string text_entry(const ListingEntry& e) {
   if (localtime_r(&t, &lt)) strftime(when, sizeof when, "%a %b %e %H:%M:%S", &lt);
   std::string out = strf("%s%s %8llu %s  %s\n", e.id.c_str(), mark(e.where), static_cast<unsigned long long>(e.size),
                          when, e.sender.empty() ? "MAILER-DAEMON" : e.sender.c_str());
+  const std::string* last_reason = nullptr;
   for (const auto& r : e.recipients) {
     if (is_final(r.status)) continue;
+    // As Postfix's mailq: the reason right-aligned in 78 columns, printed
+    // once for a run of recipients that share it.
+    if (!r.reason.empty() && (!last_reason || *last_reason != r.reason)) {
+      std::string shown = display_reason(r.reason);
+      int pad = 76 - static_cast<int>(shown.size());
+      out += strf("%*s(%s)\n", pad > 0 ? pad : 0, "", shown.c_str());
+    }
+    last_reason = r.reason.empty() ? nullptr : &r.reason;
     out += strf("%48s%s\n", "", r.address.c_str());
   }
   out += "\n";
@@ -67,7 +110,8 @@ std::string json_entry(const ListingEntry& e) {
   bool first = true;
   for (const auto& r : e.recipients) {
     line += std::string(first ? "" : ", ") + "{\"address\": \"" + json_escape(r.address) + "\", \"status\": \"" +
-            std::string(status_name(r.status)) + "\"}";
+            std::string(status_name(r.status)) + "\"" +
+            (r.reason.empty() ? std::string() : ", \"delay_reason\": \"" + json_escape(r.reason) + "\"") + "}";
     first = false;
   }
   line += "]}\n";
@@ -105,7 +149,19 @@ Result<ListingEntry> read_listing_entry(std::string_view queue_dir, Queue where,
   e.size = env.message_size;
   e.sender = env.sender;
   e.recipients.reserve(env.recipients.size());
-  for (const auto& r : env.recipients) e.recipients.push_back({r.address, r.status});
+  for (const auto& r : env.recipients) e.recipients.push_back({r.address, r.status, {}});
+  if (where == Queue::kDeferred) {
+    // Postfix's showq reads the defer logs of deferred/ only; so does this.
+    auto log = read_defer_log(queue_dir, id);
+    if (log) {
+      for (size_t i = 0; i < e.recipients.size(); ++i) {
+        ListingRecipient& r = e.recipients[i];
+        const DeferRecord* d = log->find(i);
+        if (is_final(r.status) || !d || d->address != r.address) continue;
+        r.reason = d->reason.empty() ? d->reply : d->reason;
+      }
+    }
+  }
   return e;
 }
 

@@ -22,11 +22,21 @@
 //
 // with "*" after the ID of a message in active/ and "!" after one on hold;
 // only recipients not yet final are listed; "Mail queue is empty" when there
-// is nothing. The JSON form (-j) is one object per line, as postqueue -j:
+// is nothing. A recipient of a message in deferred/ with a reason in the
+// defer log (defer_log.h) has it on the line before, in parentheses and
+// right-aligned to column 78 as in Postfix's mailq (one line for several
+// recipients in a row with the same reason; control characters shown as
+// spaces, bytes that are not UTF-8 as "?"):
+//
+//   0J2XQ3V5K7C0AB1C0        10 Mon Jun 10 09:23:20  x@y
+//         (connect to mx.example.net[192.0.2.7]:25: Connection refused)
+//                                                   d@example.net
+// The JSON form (-j) is one object per line, as postqueue -j:
 //   {"queue_name": "active", "queue_id": "...", "arrival_time": 1718000000,
 //    "message_size": 1234, "sender": "...", "recipients": [{"address": "...",
-//    "status": "pending"}]}
-// (every recipient, with its status word).
+//    "status": "pending", "delay_reason": "..."}]}
+// (every recipient, with its status word; delay_reason as postqueue -j,
+// when there is one).
 
 #include <cstdint>
 #include <string>
@@ -45,6 +55,7 @@ inline constexpr std::array kListedQueues = {Queue::kActive, Queue::kIncoming, Q
 struct ListingRecipient {
   std::string address;
   RcptStatus status = RcptStatus::kPending;
+  std::string reason;  // the latest deferral reason (deferred/ only), "" if none
   bool operator==(const ListingRecipient&) const = default;
 };
 
@@ -64,7 +75,8 @@ struct ListingEntry {
 Result<std::vector<std::pair<Queue, std::string>>> listed_ids(std::string_view queue_dir,
                                                               std::string_view only_id = {});
 
-// Reads one message's entry (its envelope only). Blocking. Errc::kNotFound
+// Reads one message's entry (its envelope, and for deferred/ its defer
+// log; a damaged or missing log only means no reasons). Blocking. Errc::kNotFound
 // when the file is gone; the reader's errors otherwise.
 Result<ListingEntry> read_listing_entry(std::string_view queue_dir, Queue where, std::string_view id);
 

@@ -67,6 +67,7 @@ std::string format_entry(const ListingEntry& e) {
     ipc::Line l;
     l.command = "RCPT";
     l.add("address", r.address).add("status", std::string(status_name(r.status)));
+    if (!r.reason.empty()) l.add("reason", r.reason);
     out += l.format();
   }
   return out;
@@ -111,7 +112,8 @@ Result<Decoder::Event> Decoder::feed(std::string_view raw) {
     if (!word) return word.take_error();
     auto status = parse_status(*word);
     if (!status) return protocol_error("bad status=" + *word);
-    entry_.recipients.push_back({std::move(*address), *status});
+    const std::string* reason = line->get("reason");  // 1.1; absent: none
+    entry_.recipients.push_back({std::move(*address), *status, reason ? *reason : std::string()});
     if (--rcpts_left_ > 0) return Event::kNone;
     state_ = State::kMessage;
     return Event::kEntry;

@@ -1,5 +1,5 @@
 #pragma once
-// The showq protocol, version 1.0: the queue listing for users who may not
+// The showq protocol, version 1.1: the queue listing for users who may not
 // read the queue (ternqueue(1) -p/-j/-i run by anyone but root and the mail
 // system; mailq). Served by showq(8) on public/showq (mode 0666), as
 // Postfix's showq serves postqueue. Tern's line conventions (common/ipc):
@@ -13,6 +13,7 @@
 //        <TAB>arrival=<microseconds since the epoch><TAB>size=<bytes>
 //        <TAB>sender=<address, empty for the null sender><TAB>rcpts=<n>
 //   S: RCPT<TAB>address=<address><TAB>status=<pending|delayed|delivered|...>
+//        [<TAB>reason=<the latest deferral reason>]     (since 1.1)
 //        ... exactly <n> RCPT lines follow their MESSAGE
 //   S: END<TAB>count=<messages sent>         the listing is complete
 //   or
@@ -41,7 +42,7 @@ namespace tern::queue::showq {
 
 inline constexpr std::string_view kProto = "showq";
 inline constexpr int kMajor = 1;
-inline constexpr int kMinor = 0;
+inline constexpr int kMinor = 1;
 inline constexpr size_t kMaxRequestLine = 1024;
 // A record line is at most 16 KiB (qfile.h); escaping can triple it.
 inline constexpr size_t kMaxReplyLine = 3 * 16 * 1024 + 256;

@@ -70,7 +70,7 @@ def main():
         check(r.returncode == 1 and "no such message" in r.stderr, "an unknown ID through showq: no such message")
 
         greeting, lines = conversation(socket_path, b"LIST\n")
-        check(greeting == "VERSION\tshowq\t1\t0\n", f"showq greets with its version: {greeting!r}")
+        check(greeting == "VERSION\tshowq\t1\t1\n", f"showq greets with its version: {greeting!r}")
         check(lines[-1] == "END\tcount=3\n" and sum(l.startswith("MESSAGE\t") for l in lines) == 3 and
               sum(l.startswith("RCPT\t") for l in lines) == 6,
               f"LIST: a MESSAGE line per message, an RCPT line per recipient, then END: {lines[-1]!r}")

@@ -143,6 +143,6 @@ TEST_CASE("showq session: one message by ID, and a bad request gets ERROR", "[sh
     Harness h(dir.path());
     REQUIRE(::send(h.client.get(), "SHOW\n", 5, 0) == 5);
     h.drain(2s);
-    CHECK(h.in.rfind("VERSION\tshowq\t1\t0\nERROR\ttext=", 0) == 0);
+    CHECK(h.in.rfind("VERSION\tshowq\t1\t1\nERROR\ttext=", 0) == 0);
   }
 }

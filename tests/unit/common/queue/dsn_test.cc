@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/base/clock.h"
+#include "common/queue/defer_log.h"
 #include "common/queue/qfile_reader.h"
 #include "common/queue/queue_dirs.h"
 #include "tests/unit/common/queue/qfile_test_util.h"
@@ -434,4 +435,57 @@ TEST_CASE("dsn: queue_dsn writes a durable queue file from <> to the sender", "[
   auto id3 = queue_dsn(req3, settings(), cs, ids, clock);
   REQUIRE(!id3.ok());
   CHECK(id3.error().code == Errc::kNotFound);
+}
+
+TEST_CASE("dsn: dsn_report takes the defer log's latest record, and relay names become Remote-MTA", "[queue][dsn]") {
+  Utc utc;
+  Recipient rcpt;
+  rcpt.address = "bob@example.net";
+  rcpt.orcpt = "rfc822;bob@example.net";
+  DeferRecord d;
+  d.index = 0;
+  d.address = "bob@example.net";
+  d.status = "4.7.1";
+  d.relay = "mx.example.net[192.0.2.7]:25";
+  d.reason = "host mx.example.net[192.0.2.7] said: 451 4.7.1 greylisted (in reply to RCPT TO command)";
+  d.reply = "451 4.7.1 greylisted";
+  d.time = WallTime(std::chrono::seconds(1699995600));
+  DsnRecipientReport r = dsn_report(rcpt, DsnAction::kFailed, &d);
+  CHECK(r.final_recipient == "bob@example.net");
+  CHECK(r.orcpt == rcpt.orcpt);
+  CHECK(r.status == "4.7.1");  // an expired message keeps its last status, as in Postfix
+  CHECK(r.diagnostic == d.reply);
+  CHECK(r.reason == d.reason);
+  CHECK(r.last_attempt == d.time);
+
+  DeferRecord other = d;
+  other.address = "someone@else";
+  DsnRecipientReport none = dsn_report(rcpt, DsnAction::kFailed, &other);
+  CHECK(none.status == "5.0.0");
+  CHECK(none.reason.empty());
+  CHECK(dsn_report(rcpt, DsnAction::kDelayed, nullptr).status == "4.0.0");
+
+  Envelope env = original_envelope();
+  DsnRequest req;
+  req.kind = DsnKind::kFailure;
+  req.original = MessageSource::of(env, kOrigId, kOriginal);
+  req.recipients = {r};
+  DsnRecipientReport lmtp = r;
+  lmtp.final_recipient = "carol@example.net";
+  lmtp.orcpt.clear();
+  lmtp.remote_mta = "private/deliver";
+  lmtp.diagnostic.clear();
+  lmtp.reason = "mailbox full";
+  req.recipients.push_back(lmtp);
+  const std::string m = build(req);
+  check_lines(m);
+  std::string unwrapped = m;
+  for (size_t p; (p = unwrapped.find("\r\n    ")) != std::string::npos;) unwrapped.replace(p, 6, " ");
+  CHECK(unwrapped.find("\r\n<bob@example.net>: host mx.example.net[192.0.2.7] said: 451 4.7.1 greylisted (in "
+                       "reply to RCPT TO command)\r\n") != std::string::npos);
+  CHECK(m.find("Remote-MTA: dns; mx.example.net\r\nDiagnostic-Code: smtp; 451 4.7.1 greylisted\r\n") !=
+        std::string::npos);
+  CHECK(m.find("Final-Recipient: rfc822; carol@example.net\r\nAction: failed\r\nStatus: 4.7.1\r\n"
+               "Diagnostic-Code: x-tern; mailbox full\r\n") != std::string::npos);
+  CHECK(m.find("Remote-MTA: dns; private") == std::string::npos);
 }

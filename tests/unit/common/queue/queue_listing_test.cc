@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/queue/defer_log.h"
 #include "tests/unit/common/queue/qfile_test_util.h"
 
 namespace {
@@ -109,7 +110,7 @@ TEST_CASE("queue_listing: reads active, incoming, deferred and hold in that orde
   CHECK(e->arrival_us == 1718000000123456LL);
   CHECK(e->size == 18);
   REQUIRE(e->recipients.size() == 3);
-  CHECK(e->recipients[2] == ListingRecipient{"carol@example.org", RcptStatus::kDelayed});
+  CHECK(e->recipients[2] == ListingRecipient{"carol@example.org", RcptStatus::kDelayed, ""});
   auto gone = read_listing_entry(root, Queue::kDeferred, kId);
   REQUIRE_FALSE(gone.ok());
   CHECK(gone.error().code == Errc::kNotFound);
@@ -117,4 +118,82 @@ TEST_CASE("queue_listing: reads active, incoming, deferred and hold in that orde
   auto bad = read_listing_entry(root, Queue::kHold, "0J2XQ3V5K7E0AB1C0");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().code == Errc::kCorrupt);
+}
+
+TEST_CASE("queue_listing: a deferred recipient's reason comes first, right-aligned, once per run", "[queue]") {
+  Utc utc;
+  ListingFormatter f(ListingFormatter::Style::kText);
+  const std::string refused = "connect to mx.example.net[192.0.2.7]:25: Connection refused";
+  const std::string long_reason =
+      "host mx.example.net[192.0.2.7] said: 451 4.7.1 <d@example.net>: Recipient address rejected: greylisted "
+      "(in reply to RCPT TO command)";
+  std::string out = f.entry(entry(Queue::kDeferred, kId3, 10, "x@y",
+                                  {{"a@example.net", RcptStatus::kPending, refused},
+                                   {"b@example.net", RcptStatus::kPending, refused},
+                                   {"done@example.net", RcptStatus::kDelivered, "old"},
+                                   {"c@example.net", RcptStatus::kDelayed, long_reason},
+                                   {"d@example.net", RcptStatus::kPending, ""},
+                                   {"e@example.net", RcptStatus::kPending, "evil\x1b[2J\xff\xc2\x9b" "end"}}));
+  CHECK(out ==
+        "-Queue ID-          --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
+        "0J2XQ3V5K7C0AB1C0        10 Mon Jun 10 09:23:20  x@y\n"
+        "                 (connect to mx.example.net[192.0.2.7]:25: Connection refused)\n"
+        "                                                a@example.net\n"
+        "                                                b@example.net\n"
+        "(" + long_reason + ")\n"
+        "                                                c@example.net\n"
+        "                                                d@example.net\n"
+        + std::string(76 - 13, ' ') + "(evil [2J? end)\n"
+        "                                                e@example.net\n"
+        "\n");
+
+  ListingFormatter json(ListingFormatter::Style::kJson);
+  std::string line = json.entry(entry(Queue::kDeferred, kId, 1, "a@b", {{"x@y", RcptStatus::kPending, "why\n"}}));
+  CHECK(line.find("{\"address\": \"x@y\", \"status\": \"pending\", \"delay_reason\": \"why\\n\"}") !=
+        std::string::npos);
+}
+
+TEST_CASE("queue_listing: reasons come from the defer log of deferred messages only", "[queue]") {
+  TempDir dir;
+  make_queue_dirs(dir.path());
+  const std::string root = dir.path();
+  Envelope env = minimal_envelope();
+  Recipient b;
+  b.address = "bob@example.net";
+  env.recipients.push_back(b);
+  Recipient c;
+  c.address = "carol@example.net";
+  c.status = RcptStatus::kDelivered;
+  env.recipients.push_back(c);
+  write_queue_file(root, env, "x\r\n", kId);
+  auto rec = [](size_t i, std::string addr, std::string reason, std::string reply = "") {
+    DeferRecord r;
+    r.index = i;
+    r.address = std::move(addr);
+    r.status = "4.4.1";
+    r.reason = std::move(reason);
+    r.reply = std::move(reply);
+    return r;
+  };
+  REQUIRE(append_defer_records(root, kId, {rec(0, "root@localhost", "", "451 only a reply"),
+                                           rec(1, "someone@else", "not this recipient's"),
+                                           rec(2, "carol@example.net", "final: not shown")})
+              .ok());
+  auto incoming = read_listing_entry(root, Queue::kIncoming, kId);
+  REQUIRE(incoming.ok());
+  for (const auto& r : incoming->recipients) CHECK(r.reason.empty());
+
+  REQUIRE(move(root, kId, Queue::kIncoming, Queue::kDeferred).ok());
+  auto e = read_listing_entry(root, Queue::kDeferred, kId);
+  REQUIRE(e.ok());
+  REQUIRE(e->recipients.size() == 3);
+  CHECK(e->recipients[0].reason == "451 only a reply");
+  CHECK(e->recipients[1].reason.empty());
+  CHECK(e->recipients[2].reason.empty());
+
+  // A damaged log means no reasons, never a failed listing.
+  dir.write(relative_path_of(Queue::kDefer, kId), std::string("\0\xff garbage", 10));
+  auto damaged = read_listing_entry(root, Queue::kDeferred, kId);
+  REQUIRE(damaged.ok());
+  for (const auto& r : damaged->recipients) CHECK(r.reason.empty());
 }

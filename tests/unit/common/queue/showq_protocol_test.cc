@@ -17,7 +17,8 @@ ListingEntry sample() {
   e.arrival_us = 1718000000123456LL;
   e.size = 1234;
   e.sender = "evil\tsender%\n@x";
-  e.recipients = {{"bob@example.org", RcptStatus::kPending}, {"c\td@e", RcptStatus::kDelivered}};
+  e.recipients = {{"bob@example.org", RcptStatus::kPending, "connect to x: Connection\trefused"},
+                  {"c\td@e", RcptStatus::kDelivered, ""}};
   return e;
 }
 
@@ -48,7 +49,7 @@ TEST_CASE("showq_protocol: the golden transcript", "[queue][showq]") {
   CHECK(format_entry(sample()) ==
         "MESSAGE\tqueue=hold\tid=0J2XQ3V5K7A0AB1C0\tarrival=1718000000123456\tsize=1234\t"
         "sender=evil%09sender%25%0A@x\trcpts=2\n"
-        "RCPT\taddress=bob@example.org\tstatus=pending\n"
+        "RCPT\taddress=bob@example.org\tstatus=pending\treason=connect to x: Connection%09refused\n"
         "RCPT\taddress=c%09d@e\tstatus=delivered\n");
   CHECK(format_end(1) == "END\tcount=1\n");
   CHECK(format_error("cannot read the queue") == "ERROR\ttext=cannot read the queue\n");
@@ -65,6 +66,14 @@ TEST_CASE("showq_protocol: entries round-trip, hostile bytes included", "[queue]
   REQUIRE(got->size() == 2);
   CHECK((*got)[0] == sample());
   CHECK((*got)[1] == none);
+}
+
+TEST_CASE("showq_protocol: a 1.0 server's RCPT lines, without reason=, still decode", "[queue][showq]") {
+  auto got = decode(kGreeting + "MESSAGE\tqueue=deferred\tid=0J2XQ3V5K7A0AB1C0\tarrival=1\tsize=2\tsender=\trcpts=1\n" +
+                    "RCPT\taddress=a@b\tstatus=pending\n");
+  REQUIRE(got.ok());
+  REQUIRE(got->size() == 1);
+  CHECK((*got)[0].recipients[0] == ListingRecipient{"a@b", RcptStatus::kPending, ""});
 }
 
 TEST_CASE("showq_protocol: requests parse, and anything else is refused", "[queue][showq]") {
