@@ -1,10 +1,8 @@
 #include "qmgr/notices.h"
 
-#include <unistd.h>
 
-
-#include "common/base/durable.h"
 #include "common/base/log.h"
+#include "common/queue/defer_log.h"
 #include "common/queue/dsn.h"
 #include "common/queue/queue_dirs.h"
 #include "common/queue/queue_id.h"
@@ -43,8 +41,9 @@ Result<std::string> queue_notice(NoticeKind kind, const queue::QfileReader& read
                  : r.relayed                  ? queue::DsnAction::kRelayed
                                               : queue::DsnAction::kDelivered;
     rep.status = r.status;
-    rep.remote_mta = r.remote_mta;
-    rep.diagnostic = r.diagnostic;
+    rep.remote_mta = r.relay;
+    rep.reason = r.reason;
+    rep.diagnostic = r.reply;
     rep.last_attempt = r.last_attempt;
     req.recipients.push_back(std::move(rep));
   }
@@ -60,15 +59,25 @@ Result<std::string> queue_notice(NoticeKind kind, const queue::QfileReader& read
 }
 
 
-Status write_defer_log(const std::string&, const std::string&, const std::vector<DeferReason>&, Clock&) {
-  // The defer/ log (common/queue/defer_log.h) is not in this build yet.
-  return {};
+Status write_defer_log(const std::string& queue_dir, const std::string& id, const std::vector<DeferReason>& reasons) {
+  std::vector<queue::DeferRecord> records;
+  for (const auto& r : reasons) {
+    queue::DeferRecord d;
+    d.index = r.index;
+    d.address = r.address;
+    d.status = r.status;
+    d.relay = r.relay;
+    d.reason = r.reason;
+    d.reply = r.reply;
+    d.time = r.time;
+    records.push_back(std::move(d));
+  }
+  if (records.empty()) return {};
+  return queue::append_defer_records(queue_dir, id, records);
 }
 
 Status remove_defer_log(const std::string& queue_dir, const std::string& id) {
-  std::string path = queue::path_of(queue_dir, queue::Queue::kDefer, id);
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error("unlink " + path);
-  return {};
+  return queue::remove_defer_log(queue_dir, id);
 }
 
 }  // namespace tern::qmgr

@@ -27,8 +27,9 @@ struct NoticeRecipient {
   size_t index = 0;
   bool relayed = false;     // success notices: "relayed" rather than "delivered"
   std::string status;       // enhanced status code
-  std::string remote_mta;   // "" when none
-  std::string diagnostic;   // the remote reply, or what went wrong
+  std::string relay;        // the delivery protocol's relay= ("none", a socket, host[addr]:port)
+  std::string reason;       // what happened, for people
+  std::string reply;        // the remote server's own reply, "" if none
   WallTime last_attempt{};
 };
 
@@ -49,10 +50,12 @@ struct DeferReason {
   size_t index = 0;
   std::string address;
   std::string status;
+  std::string relay;
   std::string reason;
+  std::string reply;
+  WallTime time{};
 };
-Status write_defer_log(const std::string& queue_dir, const std::string& id, const std::vector<DeferReason>& reasons,
-                       Clock& clock);
+Status write_defer_log(const std::string& queue_dir, const std::string& id, const std::vector<DeferReason>& reasons);
 Status remove_defer_log(const std::string& queue_dir, const std::string& id);
 
 }  // namespace tern::qmgr

@@ -42,6 +42,7 @@ struct Scheduler::Message {
     bool final_at_load = false;  // nothing to do this pass
     bool has = false;            // an outcome this pass
     DeliveryResult result;
+    WallTime at{};               // when the outcome came
     bool hold = false;           // final, but waits for its notice (finish step)
     bool write_failed = false;   // final, but its status write failed: again at finish
     Route route;
@@ -142,13 +143,6 @@ struct LoadOut {
   int received = 0;
   std::vector<RouteOut> routes;
 };
-
-std::string remote_host(const std::string& relay) {
-  // A unix socket ("private/deliver") is no MTA a report can name.
-  if (relay.empty() || relay == "none" || relay.find('/') != std::string::npos) return "";
-  size_t b = relay.find('[');
-  return b == std::string::npos ? relay : relay.substr(0, b);
-}
 
 bool same_file(const std::string& path, const FileKey& key) {
   struct stat sb;
@@ -553,6 +547,7 @@ void Scheduler::outcome(Message& m, size_t index, DeliveryResult r, double b, do
             format_delay(a).c_str(), format_delay(std::max(0.0, b)).c_str(), format_delay(c).c_str(),
             format_delay(d).c_str(), r.dsn.empty() ? "4.0.0" : r.dsn.c_str(), status, r.reason.c_str());
   rc.has = true;
+  rc.at = now;
   rc.result = std::move(r);
   switch (rc.result.action) {
     case DeliveryAction::kDelivered:
@@ -627,7 +622,9 @@ void Scheduler::maybe_finish(const std::shared_ptr<Message>& m) {
     if (rc.final_at_load) continue;
     if (!rc.has || rc.result.action == DeliveryAction::kDeferred) {
       any_deferred = true;
-      if (rc.has) plan->deferred.push_back({i, m->env.recipients[i].address, rc.result.dsn, rc.result.reason});
+      if (rc.has)
+        plan->deferred.push_back({i, m->env.recipients[i].address, rc.result.dsn, rc.result.relay, rc.result.reason,
+                                  rc.result.reply, rc.at});
     }
   }
   bool expire = any_deferred && !m->gone && expired(m->env.arrival, now, m->env.sender.empty(), settings_.backoff);
@@ -639,9 +636,10 @@ void Scheduler::maybe_finish(const std::shared_ptr<Message>& m) {
     NoticeRecipient n;
     n.index = i;
     n.status = r.dsn;
-    n.remote_mta = remote_host(r.relay);
-    n.diagnostic = r.reply.empty() ? r.reason : r.reply;
-    n.last_attempt = now;
+    n.relay = r.relay;
+    n.reason = r.reason;
+    n.reply = r.reply;
+    n.last_attempt = rc.has ? rc.at : now;
     bool deferred = !rc.has || r.action == DeliveryAction::kDeferred;
     if (deferred && expire && rc.has) {
       // RFC 3463: a failure is class 5; the subject and detail of the last
@@ -717,7 +715,7 @@ void Scheduler::maybe_finish(const std::shared_ptr<Message>& m) {
           res->removed = true;
           return;
         }
-        if (auto st = write_defer_log(s->queue_dir, id, plan->deferred, *clock); !st)
+        if (auto st = write_defer_log(s->queue_dir, id, plan->deferred); !st)
           log::warning("%s: cannot write the defer log: %s", id.c_str(), st.error().text.c_str());
         auto secs = std::chrono::duration_cast<std::chrono::nanoseconds>(plan->next_attempt.time_since_epoch()).count();
         struct timespec times[2];

@@ -123,6 +123,9 @@ def main():
         check(re.search(rb"RCPT delivered *\tTO=g@ok\.test", files) and re.search(rb"RCPT pending *\tTO=h@hold\.test", files),
               "the delivered recipient is marked in the queue file, the other still pending")
         check(f"{qid}: removed" not in suite.log_text(), "it does not leave while a recipient is not final")
+        r = subprocess.run([os.path.join(BIN, "ternqueue"), "-c", suite.dir, "-p"], capture_output=True, text=True)
+        check("connect to hold.test: Connection refused" in r.stdout and "h@hold.test" in r.stdout,
+              f"mailq shows the deferred recipient with its latest reason (the defer/ log): {r.stdout}")
         attempts = agent.attempts.get("h@hold.test", 0)
         check(wait_for(lambda: agent.attempts.get("h@hold.test", 0) > attempts, timeout=10), "it is retried")
         check(agent.attempts.get("g@ok.test") == 1, "the delivered recipient is never sent again")
