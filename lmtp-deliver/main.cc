@@ -25,6 +25,10 @@ int main(int argc, char** argv) {
   };
   spec.init_unprivileged = [&](server::Context& ctx) -> Status {
     settings->userdb_socket = ctx.jail_path(settings->userdb_socket);
+    // Every DATA needs a spool file: find out now, as vmail, rather than
+    // answer 451 to every message.
+    if (auto probe = lmtp::open_spool(settings->temp_directory); !probe)
+      return make_error(probe.error().code, "lmtp_deliver_temp_directory: " + probe.error().text);
     return {};
   };
   spec.on_connection = [&](server::Context& ctx, Fd fd, const server::Peer& peer) {
