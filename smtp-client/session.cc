@@ -95,6 +95,7 @@ void Session::on_hello_reply(const Reply& r) {
   features_ = {};
   if (!helo) {
     for (size_t i = 1; i < r.lines.size(); ++i) {
+      if (r.lines[i].size() <= 4) continue;  // a bare "250": no keyword
       std::string_view l = std::string_view(r.lines[i]).substr(4);
       auto words = split_any(l, " ");
       if (words.empty()) continue;
