@@ -326,6 +326,64 @@ Result<StoreResult> Folder::store(std::span<const FlagChange> changes) {
   return out;
 }
 
+Result<StoreResult> Folder::expunge(std::span<const uint32_t> uids) {
+  StoreResult out;
+  if (uids.empty()) return out;
+  auto lock = lock_folder(dir_);
+  if (!lock) return lock.take_error();
+  if (Status st = uids_.reload(*lock); !st) return st.take_error();
+  if (Status st = index_.refresh(); !st) return st.take_error();
+  if (!consistent()) {
+    if (Status st = reconcile(*lock); !st) return st.take_error();
+  }
+  std::vector<uint32_t> wanted(uids.begin(), uids.end());
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  bool rescanned = false;
+  bool touched_new = false;
+  for (uint32_t uid : wanted) {
+    const auto& entries = index_.state().entries;
+    auto it = entries.find(uid);
+    if (it == entries.end()) {
+      out.gone.push_back(uid);
+      continue;
+    }
+    std::string file = it->second.file();
+    for (;;) {
+      if (::unlink((dir_ + "/" + file).c_str()) == 0) {
+        touched_new |= file.compare(0, 4, "new/") == 0;
+        out.changed.push_back(uid);
+        break;
+      }
+      if (errno != ENOENT) return sys_error("unlink " + dir_ + "/" + file);
+      // Renamed by another program, or removed: one rescan tells which.
+      if (!rescanned) {
+        if (Status st = uids_.sync(*lock); !st) return st.take_error();
+        rescanned = true;
+      }
+      auto now = uids_.file_of(uid);
+      if (!now || *now == file) {
+        out.gone.push_back(uid);
+        break;
+      }
+      file = *now;
+    }
+  }
+  if (out.changed.empty()) return out;
+  if (Status st = fsync_dir(dir_ + "/cur"); !st) return st.take_error();
+  if (touched_new) {
+    if (Status st = fsync_dir(dir_ + "/new"); !st) return st.take_error();
+  }
+  auto modseq = uids_.next_modseq(*lock);
+  if (!modseq) return modseq.take_error();
+  IndexFrame frame;
+  for (uint32_t uid : out.changed) frame.expunge(uid);
+  if (Status st = index_.append(frame, uids_.highestmodseq(), *lock); !st) return st.take_error();
+  out.modseq = *modseq;
+  build_view();
+  return out;
+}
+
 Status Folder::cache(std::span<const CacheFill> fills) {
   for (const CacheFill& f : fills) {
     if (f.value.size() > kMaxCacheValue) return make_error(Errc::kLimit, "cached value too large");

@@ -31,8 +31,13 @@
 // message a command changes), and a frame records it. A file renamed or
 // removed by another program meanwhile is looked up again by one rescan;
 // a message still not found is reported gone, not an error.
+//
+// expunge(): under the lock, the files are removed, the directories
+// fsynced, and the batch gets one new MODSEQ (QRESYNC, RFC 7162 3.2,
+// reports expunges as changes since a MODSEQ, so HIGHESTMODSEQ grows).
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -90,6 +95,8 @@ class Folder {
   // In UID order.
   const std::vector<Message>& messages() const { return messages_; }
   const Message* find(uint32_t uid) const;
+  // The UID of a base (after an APPEND or COPY and a sync(), for UIDPLUS).
+  std::optional<uint32_t> uid_of(std::string_view base) const { return uids_.uid_of(base); }
   // The keyword names of a message's letters (letters without a name in
   // dovecot-keywords are kept on disk but not shown).
   std::vector<std::string> keywords_of(const Message& m) const { return keywords_.names(m.flags.keywords); }
@@ -101,6 +108,10 @@ class Folder {
   // Changes flags (see above). Keyword bits without a name are ignored;
   // letters on disk without a name survive a replace.
   Result<StoreResult> store(std::span<const FlagChange> changes);
+
+  // Removes the messages' files. StoreResult::changed lists the UIDs
+  // expunged now, gone those that were already gone.
+  Result<StoreResult> expunge(std::span<const uint32_t> uids);
 
   // A cached field, or nullptr when not cached.
   const std::string* cached(uint32_t uid, CacheField field) const;

@@ -319,6 +319,34 @@ TEST_CASE("folder: a damaged, lost or stale index is rebuilt above every old MOD
   same_view(f, md);
 }
 
+TEST_CASE("folder: expunge removes files with one new MODSEQ, gone ones reported", "[store]") {
+  TempDir dir;
+  const std::string md = maildir_in(dir);
+  for (int i = 0; i < 4; ++i) REQUIRE(deliver(md, "m" + std::to_string(i)).ok());
+  Folder f(md);
+  REQUIRE(f.sync().ok());
+  store_one(f, 2, FlagOp::kAdd, kFlagDeleted);
+  const std::string three = f.find(3)->base;
+  const uint64_t h = f.highestmodseq();
+  // 3 is moved by another program first, 4 removed by one.
+  REQUIRE(::rename((md + "/new/" + three).c_str(), (md + "/cur/" + three + ":2,T").c_str()) == 0);
+  REQUIRE(::unlink((md + "/" + f.find(4)->file).c_str()) == 0);
+  std::vector<uint32_t> uids = {2, 3, 4, 2, 50};
+  auto r = f.expunge(uids);
+  REQUIRE(r.ok());
+  CHECK(r->changed == std::vector<uint32_t>{2, 3});
+  CHECK(r->gone == std::vector<uint32_t>{4, 50});
+  CHECK(r->modseq == h + 1);
+  CHECK(f.highestmodseq() == h + 1);
+  REQUIRE(f.messages().size() == 2);  // 4 is still listed until the next sync notices
+  REQUIRE(f.sync().ok());
+  REQUIRE(f.messages().size() == 1);
+  CHECK(f.messages()[0].uid == 1u);
+  CHECK(f.uid_of(f.messages()[0].base) == 1u);
+  CHECK(dir.files("Maildir/cur").empty());
+  same_view(f, md);
+}
+
 TEST_CASE("folder: a cached value past the bound is refused", "[store]") {
   TempDir dir;
   const std::string md = maildir_in(dir);
