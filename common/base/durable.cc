@@ -17,6 +17,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "common/base/fault.h"
 #include "common/base/fd.h"
@@ -116,13 +120,69 @@ Status write_file_atomic(const std::string& path, std::string_view content, Dura
   return {};
 }
 
+namespace {
+
+// One directory's group commit (fsync_dir_shared). Fsyncs are numbered from
+// 1 in the order they start; only one runs at a time, so they also finish in
+// that order and `finished` is the number of the last one to end.
+struct SharedDirSync {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool running = false;
+  uint64_t started = 0;
+  uint64_t finished = 0;
+  uint64_t failed = 0;  // number of the last fsync that failed; 0: none
+  Error error;
+};
+
+// A process syncs a handful of directories (incoming/, maildrop/): entries
+// are never removed.
+SharedDirSync& shared_dir_sync(const std::string& dir) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<SharedDirSync>> dirs;
+  std::lock_guard lock(mu);
+  auto& slot = dirs[dir];
+  if (!slot) slot = std::make_unique<SharedDirSync>();
+  return *slot;
+}
+
+}  // namespace
+
+Status fsync_dir_shared(const std::string& dir) {
+  SharedDirSync& s = shared_dir_sync(dir);
+  std::unique_lock lock(s.mu);
+  // An fsync running now may have begun before the caller's rename: the
+  // next one to start is the first that certainly covers it.
+  const uint64_t need = s.started + 1;
+  while (s.finished < need) {
+    if (s.running) {
+      s.cv.wait(lock);
+      continue;
+    }
+    s.running = true;
+    const uint64_t mine = ++s.started;  // >= need: it starts after the call
+    lock.unlock();
+    Status st = fsync_dir(dir);
+    lock.lock();
+    s.running = false;
+    s.finished = mine;
+    if (!st) {
+      s.failed = mine;
+      s.error = st.error();
+    }
+    s.cv.notify_all();
+  }
+  if (s.failed >= need) return s.error;
+  return {};
+}
+
 // The rename's directory made durable. A directory this process may write
 // but not read cannot be opened for fsync(2): terndrop, set-gid to a group
 // that has only "wx" on maildrop/ (mode 1730). Then syncfs(2) through the
 // renamed file commits its file system's journal, the rename with it; that
 // costs more than one directory's fsync, and only local submissions pay it.
-static Status sync_target_dir(const std::string& dir, const std::string& file) {
-  Status st = fsync_dir(dir);
+static Status sync_target_dir(const std::string& dir, const std::string& file, bool shared = false) {
+  Status st = shared ? fsync_dir_shared(dir) : fsync_dir(dir);
   if (st || st.error().code != Errc::kSystem || st.error().err != EACCES) return st;
   auto fd = open_fd(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   if (!fd) return fd.take_error();
@@ -134,6 +194,11 @@ static Status sync_target_dir(const std::string& dir, const std::string& file) {
 Status publish_rename(const std::string& from, const std::string& to) {
   if (Status st = checked_rename(from, to); !st) return st;
   return sync_target_dir(dir_of(to), to);
+}
+
+Status publish_rename_shared(const std::string& from, const std::string& to) {
+  if (Status st = checked_rename(from, to); !st) return st;
+  return sync_target_dir(dir_of(to), to, true);
 }
 
 Status durable_rename(const std::string& from, const std::string& to) {

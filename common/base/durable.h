@@ -39,4 +39,21 @@ Status durable_rename(const std::string& from, const std::string& to);
 // directory (terndrop's maildrop/).
 Status publish_rename(const std::string& from, const std::string& to);
 
+// Group commit of a directory's fsync, for many threads of one process
+// renaming files into the same directory (smtpd's worker pool publishing
+// queue files into incoming/). fsync(2) of a directory makes durable every
+// entry change made in it before that fsync began, so concurrent callers can
+// share one: returns once an fsync of `dir` that STARTED AFTER this call
+// began has completed; callers call it after their rename returned, so that
+// fsync covers their rename. One fsync runs at a time per directory; the
+// callers arriving while it runs wait and then share the next one, which
+// the first of them starts. A caller fails if any fsync it could depend on
+// (the first that started after its call, or a later one before it woke)
+// failed: after a failed fsync, a later success proves nothing. Blocking:
+// worker threads only.
+Status fsync_dir_shared(const std::string& dir);
+// publish_rename whose directory fsync is fsync_dir_shared (same syncfs(2)
+// fallback for a directory the process cannot read).
+Status publish_rename_shared(const std::string& from, const std::string& to);
+
 }  // namespace tern

@@ -223,7 +223,7 @@ Status QfileWriter::commit() {
   if (state_ == State::kFailed) return error_;
   if (state_ != State::kFinished) return invalid("queue file " + id_ + ": commit before finish");
   std::string target = incoming_path();
-  if (Status st = publish_rename(tmp_path_, target); !st) {
+  if (Status st = publish_rename_shared(tmp_path_, target); !st) {
     // The rename may have happened with a directory fsync failing after it:
     // the caller answers 4xx, so the file must not stay in incoming/ to be
     // delivered (the client retries). qmgr could have seen it in that

@@ -70,8 +70,9 @@ class QfileWriter {
   Status append(std::string_view bytes);
   // Flushes, writes the trailer, fsyncs the file and closes it.
   Status finish();
-  // publish_rename into incoming/ (fsync of incoming/; tmp/ is scratch):
-  // after this the message is in the queue.
+  // publish_rename_shared into incoming/ (fsync of incoming/, shared with
+  // the commits of other threads running at the same time: durable.h's
+  // group commit; tmp/ is scratch): after this the message is in the queue.
   Status commit();
   // Removes the file (from tmp/; after commit it belongs to the queue and
   // is left alone). Safe to call more than once.

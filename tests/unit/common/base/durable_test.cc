@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/base/fault.h"
@@ -94,6 +95,45 @@ TEST_CASE("durable: publish_rename moves a file out of a scratch directory", "[b
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().err == ENOENT);
   ::rmdir(sub.c_str());
+}
+
+TEST_CASE("durable: publish_rename_shared publishes every file of many threads at once", "[base]") {
+  TempDir dir;
+  std::string tmp = dir.path() + "/tmp", sub = dir.path() + "/incoming";
+  REQUIRE(::mkdir(tmp.c_str(), 0700) == 0);
+  REQUIRE(::mkdir(sub.c_str(), 0700) == 0);
+  constexpr int kThreads = 8, kFiles = 25;
+  std::vector<int> failures(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kFiles; ++i) {
+        std::string name = std::to_string(t) + "." + std::to_string(i);
+        if (!tern::write_file_atomic(tmp + "/" + name, name, {.sync = false}).ok() ||
+            !tern::publish_rename_shared(tmp + "/" + name, sub + "/" + name).ok())
+          failures[t]++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures == std::vector<int>(kThreads, 0));
+  DIR* d = ::opendir(sub.c_str());
+  REQUIRE(d != nullptr);
+  int n = 0;
+  while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
+  ::closedir(d);
+  CHECK(n == kThreads * kFiles);
+}
+
+TEST_CASE("durable: a failed shared directory fsync fails its caller, and the next caller gets a new fsync", "[base]") {
+  TempDir dir;
+  tern::fault::arm(tern::fault::Point::kFsync, EIO);
+  auto st = tern::fsync_dir_shared(dir.path());
+  tern::fault::disarm_all();
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().err == EIO);
+  CHECK(tern::fsync_dir_shared(dir.path()).ok());
+  CHECK_FALSE(tern::fsync_dir_shared("/nonexistent/tern/dir").ok());
 }
 
 TEST_CASE("durable: fsync_dir of a missing directory fails", "[base]") {
