@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/auth/userdb_client.h"
 #include "common/base/log.h"
 #include "common/ipc/anvil_client.h"
 #include "common/queue/queue_id.h"
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   queue::QueueIdGenerator ids;
   std::map<smtpd::Session*, std::unique_ptr<smtpd::Session>> sessions;
   std::unique_ptr<ipc::AnvilClient> anvil;  // one connection per process (client_limits.h)
+  std::unique_ptr<auth::UserdbClient> userdb;  // one connection per process (recipient_check.h)
 
   server::ServiceSpec spec;
   spec.program = "smtpd";
@@ -50,6 +52,9 @@ int main(int argc, char** argv) {
     settings->cleanup.queue_dir = ctx.jail_path(settings->cleanup.queue_dir);
     settings->cleanup.aliases = &settings->aliases;
     settings->directory.userdb_socket = ctx.jail_path(settings->directory.userdb_socket);
+    userdb = std::make_unique<auth::UserdbClient>(ctx.loop(), settings->directory.userdb_socket,
+                                                  settings->directory.userdb_timeout);
+    settings->directory.userdb = userdb.get();
     settings->auth_socket = ctx.jail_path(settings->auth_socket);
     if (settings->limits.any()) {
       anvil = std::make_unique<ipc::AnvilClient>(ctx.loop(), ctx.jail_path(settings->limits.anvil_socket));
@@ -70,6 +75,8 @@ int main(int argc, char** argv) {
   spec.on_exit = [&](server::Context&) {
     if (settings) settings->limits.anvil = nullptr;
     anvil.reset();
+    if (settings) settings->directory.userdb = nullptr;
+    userdb.reset();
   };
   spec.overload_reply = "421 4.3.2 Service busy, try again later\r\n";
   return server::run_service(argc, argv, std::move(spec));

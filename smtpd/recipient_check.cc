@@ -63,16 +63,16 @@ std::unique_ptr<auth::UserdbLookup> check_recipient(event::Loop& loop, const Rec
     done(RecipientStatus::kUnknown, "User unknown in virtual alias table");
     return nullptr;
   }
+  auto answered = [done](auth::UserdbReply r) {
+    switch (r.status) {
+      case auth::UserdbStatus::kFound: return done(RecipientStatus::kExists, "");
+      case auth::UserdbStatus::kNotFound: return done(RecipientStatus::kUnknown, "User unknown in virtual mailbox table");
+      case auth::UserdbStatus::kTempFail: return done(RecipientStatus::kTempFail, r.reason);
+    }
+  };
+  if (dir.userdb) return dir.userdb->lookup(base + "@" + domain, "smtp", std::move(answered));
   return auth::UserdbLookup::start(loop, dir.userdb_socket, base + "@" + domain, "smtp", dir.userdb_timeout,
-                                   [done](auth::UserdbReply r) {
-                                     switch (r.status) {
-                                       case auth::UserdbStatus::kFound: return done(RecipientStatus::kExists, "");
-                                       case auth::UserdbStatus::kNotFound:
-                                         return done(RecipientStatus::kUnknown, "User unknown in virtual mailbox table");
-                                       case auth::UserdbStatus::kTempFail:
-                                         return done(RecipientStatus::kTempFail, r.reason);
-                                     }
-                                   });
+                                   std::move(answered));
 }
 
 }  // namespace tern::smtpd

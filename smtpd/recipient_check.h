@@ -33,6 +33,9 @@ struct RecipientDirectory {
   std::vector<std::unique_ptr<table::Table>> virtual_alias_maps;
   std::string userdb_socket;  // as seen after the drop
   Duration userdb_timeout = std::chrono::seconds(10);
+  // The process's persistent connection to userdb_socket (set by main once
+  // the loop runs); null: one connection per lookup.
+  auth::UserdbClient* userdb = nullptr;
 };
 
 // Runs the check; `done` gets the status and a reason for the log. The
