@@ -227,6 +227,13 @@ Loop::Loop(Clock& clock) : clock_(clock), impl_(std::make_unique<Impl>(*this, cl
   impl_->base.reset(event_base_new_with_config(config.get()));
   if (!impl_->base) log::fatal("libevent: event_base_new failed");
   base_ = impl_->base.get();
+  // Two priorities: signals (0) run before everything else (1, the default
+  // with two queues) that became ready in the same turn. A process told to
+  // stop (SIGTERM after a reload) must close its listeners before it accepts
+  // a connection that arrived with the signal: libevent runs the first
+  // non-empty priority queue and then polls again, and the stop removes the
+  // pending accept events.
+  if (event_base_priority_init(base_, 2) != 0) log::fatal("libevent: event_base_priority_init failed");
 
   impl_->timer_ev.reset(evtimer_new(base_, &Impl::on_timer, impl_.get()));
   impl_->wake_ev.reset(event_new(base_, -1, 0, &Impl::on_wake, impl_.get()));
@@ -420,7 +427,7 @@ SignalWatch::SignalWatch(Loop& loop, int signo, std::function<void()> cb)
   state_->impl->live_watches++;
   state_->cb = std::move(cb);
   state_->ev.reset(evsignal_new(loop.base(), signo, &State::on_signal, state_.get()));
-  if (!state_->ev || evsignal_add(state_->ev.get(), nullptr) != 0) {
+  if (!state_->ev || event_priority_set(state_->ev.get(), 0) != 0 || evsignal_add(state_->ev.get(), nullptr) != 0) {
     log::fatal("libevent: cannot watch signal %d", signo);
   }
 }
