@@ -125,6 +125,7 @@ TEST_CASE("durable: publish_rename_shared publishes every file of many threads a
   CHECK(n == kThreads * kFiles);
 }
 
+#ifdef TERN_FAULT_INJECTION
 TEST_CASE("durable: a failed shared directory fsync fails its caller, and the next caller gets a new fsync", "[base]") {
   TempDir dir;
   tern::fault::arm(tern::fault::Point::kFsync, EIO);
@@ -135,6 +136,7 @@ TEST_CASE("durable: a failed shared directory fsync fails its caller, and the ne
   CHECK(tern::fsync_dir_shared(dir.path()).ok());
   CHECK_FALSE(tern::fsync_dir_shared("/nonexistent/tern/dir").ok());
 }
+#endif  // TERN_FAULT_INJECTION
 
 TEST_CASE("durable: fsync_dir of a missing directory fails", "[base]") {
   CHECK_FALSE(tern::fsync_dir("/nonexistent/tern/dir").ok());
