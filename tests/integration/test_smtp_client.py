@@ -124,7 +124,10 @@ def main():
                 pass
         check(results[0]["action"] == "delivered" and len(got) >= len(big) - 200 and got.endswith(line),
               f"a 10 MB message arrives whole in {time.monotonic() - t0:.2f}s ({len(got)} bytes)")
-        check(0 < rss < 40 * 1024, f"streamed: smtp-client's peak resident size stays small ({rss} KiB)")
+        # AddressSanitizer keeps freed memory in quarantine and adds shadow
+        # memory, so the bound only holds in ordinary builds.
+        limit = 40 * 1024 if "ASAN_OPTIONS" not in os.environ else 256 * 1024
+        check(0 < rss < limit, f"streamed: smtp-client's peak resident size stays small ({rss} KiB, bound {limit})")
 
         # --- a unix-socket nexthop inside the chroot -----------------------------------
         upath = os.path.join(suite.queue, "private", "fake-lmtp")
