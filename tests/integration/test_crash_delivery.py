@@ -47,12 +47,12 @@ def descendants(root):
         # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
         ppid = int(stat[stat.rindex(")") + 2:].split()[1])
         children.setdefault(ppid, []).append(int(name))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
+    out, stack = [], [root]
+    while stack:
+        pid = stack.pop()
         for c in children.get(pid, []):
             out.append(c)
-            todo.append(c)
+            stack.append(c)
     return out
 
 
