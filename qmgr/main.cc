@@ -60,14 +60,12 @@ int main(int argc, char** argv) {
   Fd inotify;
   event::IoWatch inotify_watch;
   event::Timer fallback;
-  event::Timer settle;
 
   auto destroy_handles = [&] {
     // Destroyed, not only cancelled: they live in main() and would
     // otherwise outlive the skeleton's loop (which panics on that).
     inotify_watch = event::IoWatch();
     fallback = event::Timer();
-    settle = event::Timer();
     triggers.clear();
     scheduler.reset();
   };
@@ -96,13 +94,14 @@ int main(int argc, char** argv) {
     inotify = Fd(fd);
     std::string dir = queue_dir + "/" + std::string(queue::queue_name(queue::Queue::kIncoming));
     if (inotify_add_watch(fd, dir.c_str(), IN_MOVED_TO | IN_CREATE) < 0) return sys_error("inotify_add_watch " + dir);
-    // Many messages arriving at once make one scan, a moment later.
-    settle = event::Timer(ctx.loop(), [&] { incoming->request_scan(qmgr::ScanKind::kIncoming); });
     inotify_watch = event::IoWatch(ctx.loop(), fd, event::IoWatch::kRead, [&](short) {
       char buf[4096];
       while (::read(inotify.get(), buf, sizeof buf) > 0) {
       }
-      if (!settle.pending()) settle.start(std::chrono::milliseconds(10));
+      // At once: while a scan runs, further requests fold into one more
+      // scan after it (Incoming::request_scan), so a burst of arrivals
+      // still makes few scans without waiting for a timer.
+      incoming->request_scan(qmgr::ScanKind::kIncoming);
     });
     fallback = event::Timer(ctx.loop(), [&] { incoming->request_scan(qmgr::ScanKind::kFull, qmgr::DeferredScan::kDue); });
     fallback.start_every(ctx.config().seconds("queue_run_delay"));
@@ -150,7 +149,6 @@ int main(int argc, char** argv) {
   spec.on_stop = [&](server::Context&) {
     inotify_watch = event::IoWatch();
     fallback = event::Timer();
-    settle = event::Timer();
     if (scheduler) scheduler->stop();
   };
   // They belong to the skeleton's loop, which must outlive them: destroyed
