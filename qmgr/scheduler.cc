@@ -45,6 +45,7 @@ struct Scheduler::Message {
     WallTime at{};               // when the outcome came
     bool hold = false;           // final, but waits for its notice (finish step)
     bool write_failed = false;   // final, but its status write failed: again at finish
+    bool unrecorded = false;     // final, status left to the finish step (the last answer)
     Route route;
   };
   std::string id;
@@ -523,7 +524,18 @@ void Scheduler::settle_batch(const Batch& b, MonoTime sent_at, std::vector<Deliv
     outcome(*m, i, std::move(res), bdelay, c, d, write_now);
   }
   m->unresolved -= static_cast<int>(b.idx.size());
-  if (!write_now.empty()) write_statuses(m, std::move(write_now));
+  if (!write_now.empty()) {
+    if (m->unresolved > 0 || m->io > 0) {
+      write_statuses(m, std::move(write_now));
+    } else {
+      // The last answer of the pass: the finish step comes next, and it
+      // either removes the file (then the unlink is the record, as in
+      // Postfix: a crash before it can only repeat a delivery) or writes
+      // these statuses before the file moves on. One fsync saved per
+      // message.
+      for (auto& [i, st] : write_now) m->rcpts[i].unrecorded = true;
+    }
+  }
   maybe_finish(m);
 }
 
@@ -651,7 +663,7 @@ void Scheduler::maybe_finish(const std::shared_ptr<Message>& m) {
     } else if (rc.has && rc.hold) {
       n.relayed = r.action == DeliveryAction::kRelayed;
       plan->succeeded.push_back(n);
-    } else if (rc.has && rc.write_failed) {
+    } else if (rc.has && (rc.write_failed || rc.unrecorded)) {
       plan->plain.emplace_back(i, r.action == DeliveryAction::kRelayed ? RcptStatus::kRelayed : RcptStatus::kDelivered);
     }
   }
@@ -693,9 +705,15 @@ void Scheduler::maybe_finish(const std::shared_ptr<Message>& m) {
           for (const auto& n : plan->succeeded)
             changes.emplace_back(n.index, n.relayed ? RcptStatus::kRelayed : RcptStatus::kDelivered);
         }
-        if (auto st = reader.set_recipient_statuses(changes); !st) {
-          res->write_error = st.error().text;
-          all_final = false;
+        // Statuses of a message about to be removed need no write of their
+        // own (the unlink records them), unless notices were queued for
+        // them: then they are marked before anything else can happen.
+        bool removing = all_final && !plan->gone && plan->failed.empty() && plan->succeeded.empty();
+        if (!removing) {
+          if (auto st = reader.set_recipient_statuses(changes); !st) {
+            res->write_error = st.error().text;
+            all_final = false;
+          }
         }
         if (plan->gone) return;
         std::string path = queue::path_of(s->queue_dir, Queue::kActive, id);
@@ -705,12 +723,18 @@ void Scheduler::maybe_finish(const std::shared_ptr<Message>& m) {
         }
         if (all_final) {
           if (::unlink(path.c_str()) != 0) {
-            if (errno == ENOENT) res->vanished = true;
-            else res->move_error = std::string("unlink: ") + std::strerror(errno);
+            if (errno == ENOENT) {
+              res->vanished = true;
+            } else {
+              res->move_error = std::string("unlink: ") + std::strerror(errno);
+              // The file stays: its statuses must say what was done.
+              if (auto st = reader.set_recipient_statuses(changes); !st) res->write_error = st.error().text;
+            }
             return;
           }
-          if (auto st = fsync_dir(s->queue_dir + "/" + std::string(queue::queue_name(Queue::kActive))); !st)
-            res->move_error = st.error().text;
+          // No fsync of active/: an unlink lost in a crash brings the
+          // message back, and the recipients already done get it again (a
+          // duplicate, never a loss; Postfix does not sync it either).
           if (auto st = remove_defer_log(s->queue_dir, id); !st) res->move_error = st.error().text;
           res->removed = true;
           return;

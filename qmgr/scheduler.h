@@ -19,13 +19,16 @@
 //      deferred for it;
 //   4. record (worker pool): an answer's final outcomes are written into the
 //      queue file's status fields at once (one fsync per answer), except
-//      those a notice must be queued for first;
+//      those a notice must be queued for first, and those of the answer
+//      that completes the pass, which the finish step records (or makes
+//      moot by removing the file);
 //   5. finish (worker pool), once every recipient of the pass has an
 //      outcome: queue the failure notice (bounced recipients, and every
 //      deferred one when the message is past its lifetime) and the success
 //      notice (NOTIFY=SUCCESS), then mark those recipients final; then
 //      either remove the message (every recipient final: unlink active/ID
-//      and its defer/ log, fsync active/) or record the deferral reasons,
+//      and its defer/ log; active/ is not synced, so a crash can repeat a
+//      delivery but never lose one) or record the deferral reasons,
 //      set the file's mtime to the next attempt (backoff.h) and move it to
 //      deferred/.
 //
