@@ -41,9 +41,10 @@ void Session::cmd_rcpt(const Command& c) {
   }
   pending_ = std::move(r);
   wait();
-  lookup_ = auth::UserdbLookup::start(ctx_.loop(), settings_.userdb_socket, pending_.resolved.user, "lmtp",
-                                      settings_.userdb_timeout,
-                                      [this](auth::UserdbReply reply) { userdb_answered(std::move(reply)); });
+  auto done = [this](auth::UserdbReply reply) { userdb_answered(std::move(reply)); };
+  lookup_ = settings_.userdb ? settings_.userdb->lookup(pending_.resolved.user, "lmtp", done)
+                             : auth::UserdbLookup::start(ctx_.loop(), settings_.userdb_socket, pending_.resolved.user,
+                                                         "lmtp", settings_.userdb_timeout, done);
 }
 
 void Session::userdb_answered(auth::UserdbReply r) {

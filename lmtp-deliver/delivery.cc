@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <mutex>
+#include <unordered_set>
 #include <vector>
 
 #include "common/base/durable.h"
@@ -61,11 +63,62 @@ std::string Reply::line() const {
   return l + text;
 }
 
+namespace {
+
+// Homes whose Maildir (cur/ new/ tmp/ and the special-use folders) this
+// process made or found complete: their next deliveries skip the dozen
+// stat and mkdir calls of ensure_maildir. A Maildir removed behind our
+// back shows as ENOENT when the copy is created in tmp/; deliver_copy then
+// forgets the home and prepares it again. Bounded: emptied when full.
+class PreparedHomes {
+ public:
+  bool has(const std::string& home) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return homes_.count(home) != 0;
+  }
+  void add(const std::string& home) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (homes_.size() >= kMax) homes_.clear();
+    homes_.insert(home);
+  }
+  void forget(const std::string& home) {
+    std::lock_guard<std::mutex> lock(mu_);
+    homes_.erase(home);
+  }
+
+ private:
+  static constexpr size_t kMax = 10000;
+  std::mutex mu_;
+  std::unordered_set<std::string> homes_;
+};
+
+PreparedHomes& prepared_homes() {
+  static PreparedHomes homes;
+  return homes;
+}
+
+}  // namespace
+
 Status prepare_mailbox(const Mailbox& box) {
   if (box.home.empty() || box.home[0] != '/') return invalid("home is not an absolute path: " + box.home);
+  if (prepared_homes().has(box.home)) return {};
   if (Status st = make_parents(box.home, box.mailbox_base); !st) return st;
-  return store::ensure_maildir(box.home);
+  if (Status st = store::ensure_maildir(box.home); !st) return st;
+  prepared_homes().add(box.home);
+  return {};
 }
+
+namespace {
+
+Result<store::MessageWriter> create_copy(const Mailbox& box, const std::string& dir) {
+  auto w = store::MessageWriter::create(dir);
+  if (w || w.error().code != Errc::kSystem || w.error().err != ENOENT) return w;
+  prepared_homes().forget(box.home);
+  if (Status st = prepare_mailbox(box); !st) return st.error();
+  return store::MessageWriter::create(dir);
+}
+
+}  // namespace
 
 Reply check_mailbox(const Mailbox& box, const std::string& address) {
   if (box.quota.unlimited()) return reply(250, "2.1.5", "Ok");
@@ -115,7 +168,7 @@ DeliveryResult deliver_copy(const DeliveryRequest& req) {
     r.why = "mailbox full (quota)";
     return r;
   }
-  auto w = store::MessageWriter::create(dir);
+  auto w = create_copy(req.box, dir);
   Status st = w ? w->write(req.prepend) : Status(w.error());
   std::string buf(kCopyChunk, '\0');
   for (uint64_t off = 0; st && off < req.spool_size;) {

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   using namespace tern;
   std::optional<lmtp::Settings> settings;
   std::map<lmtp::Session*, std::unique_ptr<lmtp::Session>> sessions;
+  std::unique_ptr<auth::UserdbClient> userdb;  // one connection per process
 
   server::ServiceSpec spec;
   spec.program = "lmtp-deliver";
@@ -25,6 +26,8 @@ int main(int argc, char** argv) {
   };
   spec.init_unprivileged = [&](server::Context& ctx) -> Status {
     settings->userdb_socket = ctx.jail_path(settings->userdb_socket);
+    userdb = std::make_unique<auth::UserdbClient>(ctx.loop(), settings->userdb_socket, settings->userdb_timeout);
+    settings->userdb = userdb.get();
     // Every DATA needs a spool file: find out now, as vmail, rather than
     // answer 451 to every message.
     if (auto probe = lmtp::open_spool(settings->temp_directory); !probe)
@@ -46,6 +49,11 @@ int main(int argc, char** argv) {
     std::vector<lmtp::Session*> open;
     for (auto& [raw, owned] : sessions) open.push_back(raw);
     for (auto* s : open) s->shutdown();
+  };
+  spec.on_exit = [&](server::Context&) {
+    // It belongs to the skeleton's loop, which must outlive it.
+    if (settings) settings->userdb = nullptr;
+    userdb.reset();
   };
   spec.overload_reply = "421 4.3.2 Service busy, try again later\r\n";
   return server::run_service(argc, argv, std::move(spec));

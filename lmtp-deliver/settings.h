@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/auth/userdb_client.h"
 #include "common/base/clock.h"
 #include "common/config/main_cf.h"
 
@@ -25,6 +26,9 @@ struct Settings {
   std::string mailbox_base;                 // virtual_mailbox_base
   std::string userdb_socket;                // queue_directory/private/userdb
   Duration userdb_timeout = std::chrono::seconds(10);
+  // The process's persistent, pipelined connection to userdb_socket (set
+  // by main once privileges are dropped; userdb_client.h).
+  auth::UserdbClient* userdb = nullptr;
 
   static Result<Settings> load(const config::MainCf& cf);
 };

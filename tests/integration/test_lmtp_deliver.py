@@ -15,6 +15,7 @@ session still answers; authd unreachable gets 451 4.3.0; the optional inet
 service delivers too; an idle session gets 421 4.3.2 when a reload stops
 its process."""
 import os
+import signal
 import re
 import smtplib
 import socket
@@ -177,10 +178,35 @@ def test_inet(suite):
           "and logs the client's address")
 
 
+def authd_children(suite):
+    """PIDs of the authd processes of this suite's master."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        if comm == "authd" and ppid == suite.master_pid:
+            pids.append(int(name))
+    return pids
+
+
 def test_userdb_unreachable(suite):
     """authd's socket moved away: RCPT gets 451 4.3.0, never 550."""
     userdb = os.path.join(suite.queue, "private", "userdb")
     os.rename(userdb, userdb + ".away")
+    # lmtp-deliver keeps one connection to the userdb: end it too (the
+    # authd processes of this suite, by PID; master starts new ones).
+    for pid in authd_children(suite):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     try:
         c = lmtp(suite)
         c.mail("sender@example.org")
