@@ -227,6 +227,16 @@ std::vector<ParamDef> make_table() {
       {"quota_rule", "", T::kString,
        "Dovecot-style quota for users whose passwd_file entry has no userdb_quota_rule (*:storage=1G, *:messages=N); empty: none"},
 
+      // IMAP server after login: imapd.
+      {"imapd_timeout", "30m", T::kTime,
+       "how long an authenticated IMAP client may stay silent (IDLE included) before * BYE; at least 30m (RFC 3501 5.4)"},
+      {"imap_max_line_length", "65536", T::kSize,
+       "longest IMAP command line, literals not counted; a longer one gets BAD and the session goes on"},
+      {"imap_max_literal", "52428800", T::kSize,
+       "largest IMAP literal (an APPEND message); a larger one gets NO [TOOBIG] before it is sent"},
+      {"imapd_max_pipelined_commands", "256", T::kInt,
+       "IMAP commands imapd reads ahead of the one it is executing; then it stops reading until they are done"},
+
       // Per-client limits: smtpd asks anvil, which counts for every process.
       {"smtpd_client_connection_count_limit", "50", T::kInt,
        "connections one client may have open to one service at once (0 = no limit); beyond it 421 4.7.0"},

@@ -13,7 +13,8 @@ MAN = os.path.join(os.path.abspath(SOURCE), "man")
 
 # One page per program that exists, and the two configuration files.
 REQUIRED = ["master.8", "ternctl.1", "ternconf.1", "ternmap.1", "tern.cf.5", "tern-master.cf.5",
-            "sendmail.1", "terndrop.8", "pickup.8", "smtp-client.8"]
+            "sendmail.1", "terndrop.8", "pickup.8", "smtp-client.8",
+            "imapd.8"]
 
 
 def main():

@@ -1,0 +1,268 @@
+#include "imapd/folder_cache.h"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "common/base/log.h"
+
+namespace tern::imapd {
+namespace {
+
+// Events closer together than this make one sync: a delivery is a create
+// in tmp/ (not watched) and a rename into new/; a STORE of many messages
+// is many renames in cur/.
+constexpr auto kSettle = std::chrono::milliseconds(20);
+
+constexpr uint32_t kWatchMask = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR;
+
+}  // namespace
+
+// What decides whether a folder changed since the last snapshot.
+struct SharedFolder::Key {
+  uint32_t uidvalidity = 0;
+  uint32_t uidnext = 0;
+  uint64_t highestmodseq = 0;
+  size_t count = 0;
+  std::array<std::string, store::kMaxKeywordLetters> keywords;
+  bool operator==(const Key&) const = default;
+};
+
+namespace {
+
+SharedFolder::Key key_of(const store::Folder& f) {
+  SharedFolder::Key k;
+  k.uidvalidity = f.uidvalidity();
+  k.uidnext = f.uidnext();
+  k.highestmodseq = f.highestmodseq();
+  k.count = f.messages().size();
+  k.keywords = f.keywords().table().names;
+  return k;
+}
+
+std::shared_ptr<const Snapshot> take_snapshot(const store::Folder& f) {
+  auto s = std::make_shared<Snapshot>();
+  s->uidvalidity = f.uidvalidity();
+  s->uidnext = f.uidnext();
+  s->highestmodseq = f.highestmodseq();
+  s->keywords = f.keywords().table().names;
+  s->messages.reserve(f.messages().size());
+  for (const auto& m : f.messages()) {
+    SnapMessage sm;
+    sm.uid = m.uid;
+    sm.system = m.flags.system;
+    sm.keywords = m.flags.keywords & f.keywords().table().known();
+    sm.in_new = m.file.rfind("new/", 0) == 0;
+    s->messages.push_back(sm);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> Snapshot::keyword_names(uint32_t mask) const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < keywords.size() && mask; ++i) {
+    if ((mask >> i) & 1u) {
+      if (!keywords[i].empty()) out.push_back(keywords[i]);
+      mask &= ~(1u << i);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Snapshot::all_keywords() const {
+  std::vector<std::string> out;
+  for (const auto& k : keywords)
+    if (!k.empty()) out.push_back(k);
+  return out;
+}
+
+long Snapshot::find(uint32_t uid) const {
+  auto it = std::lower_bound(messages.begin(), messages.end(), uid,
+                             [](const SnapMessage& m, uint32_t u) { return m.uid < u; });
+  if (it == messages.end() || it->uid != uid) return -1;
+  return it - messages.begin();
+}
+
+// ---------------------------------------------------------------------------
+
+SharedFolder::SharedFolder(FolderCache& cache, std::string dir)
+    : cache_(cache), dir_(std::move(dir)), folder_(std::make_unique<store::Folder>(dir_)) {
+  settle_ = event::Timer(cache_.loop(), [this] {
+    if (sync_queued_) return;
+    sync_queued_ = true;
+    auto gone = std::make_shared<bool>(false);
+    run(
+        [gone](store::Folder& f) {
+          auto st = f.sync();
+          *gone = !st && st.error().code == Errc::kNotFound;
+        },
+        [this, gone] {
+          sync_queued_ = false;
+          if (*gone) gone_ = true;
+        });
+  });
+}
+
+SharedFolder::~SharedFolder() {
+  cache_.unwatch(*this);
+  cache_.forget(dir_);
+}
+
+void SharedFolder::run(std::function<void(store::Folder&)> job, std::function<void()> done) {
+  jobs_.emplace_back(std::move(job), std::move(done));
+  if (!busy_) start_next();
+}
+
+void SharedFolder::start_next() {
+  if (jobs_.empty()) return;
+  busy_ = true;
+  auto [job, done] = std::move(jobs_.front());
+  jobs_.pop_front();
+  auto self = shared_from_this();
+  auto fresh = std::make_shared<std::shared_ptr<const Snapshot>>();
+  // The job holds a raw pointer: `done` (run on the loop, or dropped with
+  // the pool) holds the reference, so the last one never goes on a worker
+  // thread, and the folder lives until the job is over.
+  SharedFolder* me = this;
+  cache_.workers().submit(
+      [me, job = std::move(job), fresh] {
+        SharedFolder* self = me;
+        store::Folder& f = *self->folder_;
+        job(f);
+        // The key of the last snapshot lives with the Folder: only jobs
+        // touch either.
+        Key k = key_of(f);
+        if (!self->snapshot_key_ || !(*self->snapshot_key_ == k)) {
+          self->snapshot_key_ = std::make_unique<Key>(std::move(k));
+          *fresh = take_snapshot(f);
+        }
+      },
+      [self, done = std::move(done), fresh] {
+        bool changed = static_cast<bool>(*fresh);
+        if (changed) self->snapshot_ = std::move(*fresh);
+        if (done) done();
+        if (changed) self->notify();
+        self->busy_ = false;
+        self->start_next();
+      });
+}
+
+void SharedFolder::notify() {
+  // A listener may unlisten (or listen) while we walk: copy the ids.
+  std::vector<int> ids;
+  for (auto& [id, fn] : listeners_) ids.push_back(id);
+  for (int id : ids) {
+    auto it = listeners_.find(id);
+    if (it != listeners_.end()) it->second();
+  }
+}
+
+int SharedFolder::listen(std::function<void()> fn) {
+  if (listeners_.empty()) cache_.watch(*this);
+  int id = next_listener_++;
+  listeners_[id] = std::move(fn);
+  return id;
+}
+
+void SharedFolder::unlisten(int id) {
+  listeners_.erase(id);
+  if (listeners_.empty()) cache_.unwatch(*this);
+}
+
+bool SharedFolder::claim_recent(uint32_t uid) {
+  if (uid <= recent_claimed_) return false;
+  recent_claimed_ = uid;
+  return true;
+}
+
+void SharedFolder::poke() {
+  if (!settle_.pending()) settle_.start(kSettle);
+}
+
+// ---------------------------------------------------------------------------
+
+FolderCache::FolderCache(event::Loop& loop, event::WorkerPool& workers) : loop_(loop), workers_(workers) {
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) {
+    // Without inotify, changes from elsewhere show at the next command
+    // (every NOOP and IDLE syncs); IDLE also polls (session).
+    log::warning("inotify_init1: %s; changes by other processes show at the next command", std::strerror(errno));
+    return;
+  }
+  inotify_ = Fd(fd);
+  inotify_watch_ = event::IoWatch(loop_, fd, event::IoWatch::kRead, [this](short) { on_inotify(); });
+}
+
+FolderCache::~FolderCache() = default;
+
+std::shared_ptr<SharedFolder> FolderCache::get(const std::string& dir) {
+  auto it = folders_.find(dir);
+  if (it != folders_.end()) {
+    if (auto f = it->second.lock()) return f;
+  }
+  auto f = std::make_shared<SharedFolder>(*this, dir);
+  folders_[dir] = f;
+  return f;
+}
+
+void FolderCache::forget(const std::string& dir) {
+  auto it = folders_.find(dir);
+  if (it != folders_.end() && it->second.expired()) folders_.erase(it);
+}
+
+void FolderCache::watch(SharedFolder& f) {
+  if (!inotify_ || !f.watches_.empty()) return;
+  for (const char* sub : {"/new", "/cur"}) {
+    std::string path = f.dir_ + sub;
+    int wd = ::inotify_add_watch(inotify_.get(), path.c_str(), kWatchMask);
+    if (wd < 0) {
+      log::warning("inotify_add_watch %s: %s", path.c_str(), std::strerror(errno));
+      continue;
+    }
+    f.watches_.push_back(wd);
+    by_watch_[wd] = f.weak_from_this();
+  }
+}
+
+void FolderCache::unwatch(SharedFolder& f) {
+  for (int wd : f.watches_) {
+    // Two folders never share a watch descriptor: inotify gives the same
+    // one only for the same inode, and folders are distinct directories.
+    if (inotify_) (void)::inotify_rm_watch(inotify_.get(), wd);
+    by_watch_.erase(wd);
+  }
+  f.watches_.clear();
+}
+
+void FolderCache::on_inotify() {
+  alignas(struct inotify_event) char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(inotify_.get(), buf, sizeof buf);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return;
+    }
+    for (ssize_t off = 0; off < n;) {
+      auto* ev = reinterpret_cast<struct inotify_event*>(buf + off);
+      off += static_cast<ssize_t>(sizeof(struct inotify_event) + ev->len);
+      if (ev->mask & IN_Q_OVERFLOW) {
+        // Events were lost: every watched folder syncs.
+        for (auto& [wd, weak] : by_watch_)
+          if (auto f = weak.lock()) f->poke();
+        continue;
+      }
+      auto it = by_watch_.find(ev->wd);
+      if (it == by_watch_.end()) continue;
+      if (auto f = it->second.lock()) f->poke();
+      if (ev->mask & IN_IGNORED) by_watch_.erase(ev->wd);
+    }
+  }
+}
+
+}  // namespace tern::imapd

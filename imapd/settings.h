@@ -1,0 +1,30 @@
+#pragma once
+// imapd's parameters, read once per process from main.cf (and -o
+// overrides). Every name is in common/config/params.cc and tern.cf(5).
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/base/clock.h"
+#include "common/config/main_cf.h"
+
+namespace tern::imapd {
+
+struct Settings {
+  // imapd_timeout: an authenticated client silent this long is logged out
+  // (RFC 3501 5.4: at least 30 minutes; IDLE counts as silence too, and
+  // clients re-issue IDLE well within it, RFC 2177).
+  std::chrono::seconds timeout{1800};
+  size_t max_line = 65536;              // imap_max_line_length: one command line (without literals)
+  uint64_t max_literal = 52428800;      // imap_max_literal: one literal (an APPEND message)
+  size_t max_pipelined = 256;           // imapd_max_pipelined_commands: read ahead, then stop reading
+  int client_limit = 1000;              // sessions one process serves
+  std::string userdb_socket;            // queue_directory/private/userdb
+  std::string mailbox_base;             // virtual_mailbox_base (relative homes)
+  Duration userdb_timeout = std::chrono::seconds(10);
+
+  static Result<Settings> load(const config::MainCf& cf);
+};
+
+}  // namespace tern::imapd
