@@ -71,9 +71,6 @@ void QmgrConnection::serve(ipc::DeliveryRequest req) {
     log::warning("%s: %s", req.queue_id.c_str(), hop.error().text.c_str());
     return answer_all(req, ipc::DeliveryAction::kDeferred, "4.3.5", hop.error().text);
   }
-  if (hop->kind == Nexthop::Kind::kDomain)
-    return answer_all(req, ipc::DeliveryAction::kDeferred, "4.4.3",
-                      "MX lookup not yet available (nexthop " + req.nexthop + ")");
   std::string path = (agent_.jail_root == "/" ? "" : agent_.jail_root) + "/" + req.queue_file;
   // Weak: a job in flight must not keep a closed connection (and its
   // socket watch) alive, possibly past the loop.

@@ -14,9 +14,10 @@
 // waits for done), closes the connection with a warning; a delivery in
 // flight still completes and its session is kept, its answer dropped (qmgr
 // defers recipients it got no answer for). A request this agent cannot
-// serve is answered, every recipient deferred: a bad nexthop (4.3.5), an
-// SMTP nexthop that needs MX lookup (4.4.3, issue 6), a queue file that
-// cannot be opened or does not match the request (4.3.0).
+// serve is answered, every recipient deferred: a bad nexthop (4.3.5), a
+// queue file that cannot be opened or does not match the request (4.3.0).
+// Sessions are cached per protocol and next hop as qmgr gave it ("smtp
+// example.org"): a domain's session is reused whichever MX it reached.
 
 #include <functional>
 #include <map>

@@ -11,7 +11,10 @@
 #include <memory>
 #include <optional>
 
+#include "common/base/log.h"
 #include "common/server/skeleton.h"
+#include "common/table/table.h"
+#include "common/tls/tls.h"
 #include "smtp-client/agent.h"
 
 int main(int argc, char** argv) {
@@ -22,11 +25,46 @@ int main(int argc, char** argv) {
   server::ServiceSpec spec;
   spec.program = "smtp-client";
   spec.dns = true;
+  // Made before the drop: the trust anchors and the policy tables live
+  // outside the jail.
+  tls::SslCtxPtr tls_ctx;
+  std::vector<std::unique_ptr<table::Table>> policy_tables;
+  spec.init_privileged = [&](server::Context& ctx) -> Status {
+    const auto& cf = ctx.config();
+    auto level = smtp_client::parse_tls_level(cf.str("smtp_tls_security_level"));
+    if (!level) return make_error(Errc::kInvalid, "smtp_tls_security_level: " + level.error().text);
+    for (const auto& spec : cf.list("smtp_tls_policy_maps")) {
+      auto t = table::open(spec);
+      if (!t) return make_error(Errc::kInvalid, "smtp_tls_policy_maps: " + t.error().text);
+      // A rebuilt table makes this process finish and a fresh one load it.
+      if (auto parsed = table::parse_spec(spec)) {
+        std::string file = parsed->type == "lmdb" ? parsed->path + ".lmdb" : parsed->path;
+        if (auto w = ctx.watch_file(file); !w) return w.take_error();
+      }
+      policy_tables.push_back(std::move(*t));
+    }
+    if (policy_tables.size() > 1) return invalid("smtp_tls_policy_maps: one table only");
+    tls::ClientOptions o;
+    o.ca_file = cf.str("smtp_tls_CAfile");
+    auto made = tls::client_context(o);
+    if (!made) {
+      // Without TLS nothing requires it gets less: "may" goes on in plain
+      // text, encrypt and verify defer (4.7.4).
+      if (!o.ca_file.empty()) return made.take_error();
+      log::warning("%s: smtp-client continues without TLS", made.error().text.c_str());
+    } else {
+      tls_ctx = std::move(*made);
+    }
+    return {};
+  };
   spec.init_unprivileged = [&](server::Context& ctx) -> Status {
     const auto& cf = ctx.config();
-    agent = std::make_unique<smtp_client::Agent>(
-        ctx.loop(), ctx.workers(), ctx.resolver(), smtp_client::load_settings(cf, ipc::DeliveryProtocol::kSmtp),
-        smtp_client::load_settings(cf, ipc::DeliveryProtocol::kLmtp), ctx.jail_path(cf.str("queue_directory")));
+    auto smtp = smtp_client::load_settings(cf, ipc::DeliveryProtocol::kSmtp);
+    smtp.tls_ctx = tls_ctx.get();
+    smtp.tls_policy = policy_tables.empty() ? nullptr : policy_tables.front().get();
+    agent = std::make_unique<smtp_client::Agent>(ctx.loop(), ctx.workers(), ctx.resolver(), std::move(smtp),
+                                                 smtp_client::load_settings(cf, ipc::DeliveryProtocol::kLmtp),
+                                                 ctx.jail_path(cf.str("queue_directory")));
     return {};
   };
   spec.on_connection = [&](server::Context& ctx, Fd fd, const server::Peer&) {

@@ -55,6 +55,7 @@ Status split_host_port(std::string_view text, int default_port, Nexthop& hop, bo
 
 Result<Nexthop> parse_nexthop(ipc::DeliveryProtocol protocol, std::string_view text, int default_port) {
   Nexthop hop;
+  hop.text = std::string(text);
   auto fail = [&](const Error& e) {
     return invalid("bad nexthop \"" + std::string(text) + "\": " + e.text);
   };

@@ -9,7 +9,7 @@
 //   SMTP  [HOST]:PORT        no MX lookup (RFC 5321 5.1 does not apply)
 //         [HOST]             port smtp_tcp_port (25)
 //         [ipv6:ADDR]        the address literal spelling of RFC 5321 4.1.3
-//         DOMAIN[:PORT]      MX lookup: issue 6; for now kDomain
+//         DOMAIN[:PORT]      MX lookup (mx.h)
 //
 // A HOST that is not an address must be a valid host name (dns/names.h).
 
@@ -28,6 +28,7 @@ struct Nexthop {
   std::string host;      // kInet, kDomain: a name or an address (no brackets)
   int port = 0;
   int family = 0;        // 4 or 6 when host is an address, else 0
+  std::string text;      // as the request gave it (the TLS policy's key)
 };
 
 Result<Nexthop> parse_nexthop(ipc::DeliveryProtocol protocol, std::string_view text, int default_port);

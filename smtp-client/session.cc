@@ -30,7 +30,8 @@ Session::Session(event::Loop& loop, dns::Resolver* resolver, const Settings& set
       settings_(settings),
       protocol_(protocol),
       hop_(std::move(hop)),
-      jail_root_(std::move(jail_root)) {
+      jail_root_(std::move(jail_root)),
+      mx_(resolver, MxOptions{settings.ipv4, settings.ipv6, settings.mx_address_limit, settings.myhostname}) {
   timer_ = event::Timer(loop_, [this] { on_timeout(); });
   if (hop_.kind == Nexthop::Kind::kUnix) {
     peer_.label = hop_.path + "[" + hop_.path + "]";
@@ -90,8 +91,9 @@ void Session::on_hello_reply(const Reply& r) {
   bool helo = state_ == State::kHeloFallback;
   if (r.klass() != 2) {
     if (protocol_ == ipc::DeliveryProtocol::kSmtp && !helo && r.klass() == 5) return send_hello(true);
-    return fail_reply(r, command_name(protocol_, helo));
+    return next_after_reply(r, command_name(protocol_, helo));
   }
+  if (!ssl_) ++sessions_;  // a session that got past EHLO (smtp_mx_session_limit)
   features_ = {};
   if (!helo) {
     for (size_t i = 1; i < r.lines.size(); ++i) {
@@ -104,12 +106,21 @@ void Session::on_hello_reply(const Reply& r) {
       else if (kw == "dsn") features_.dsn = true;
       else if (kw == "8bitmime") features_.eightbit = true;
       else if (kw == "smtputf8") features_.smtputf8 = true;
+      else if (kw == "starttls") features_.starttls = true;
       else if (kw == "size") {
         features_.size = true;
         if (words.size() > 1)
           if (auto n = parse_int(words[1]); n && *n > 0) features_.size_limit = static_cast<unsigned long long>(*n);
       }
     }
+  }
+  TlsLevel level = tls_level();
+  if (level != TlsLevel::kNone && !ssl_ && plain_target_ != next_target_ - 1) {
+    if (features_.starttls && settings_.tls_ctx) return start_tls();
+    if (level >= TlsLevel::kEncrypt)
+      return try_next(Action::kDeferred, "4.7.4",
+                      features_.starttls ? "TLS is required, but TLS is not available here (see the log)"
+                                         : "TLS is required, but was not offered by host " + peer_.label);
   }
   start_transaction();
 }
@@ -194,6 +205,9 @@ void Session::on_command_reply(const Reply& r) {
   pending_.erase(pending_.begin());
   switch (cmd.kind) {
     case Command::Kind::kMail:
+      // A 4xx to MAIL says nothing about the recipients: the next MX may
+      // take the message (Postfix does the same).
+      if (r.klass() == 4 && hop_.kind != Nexthop::Kind::kUnix) return next_after_reply(r, "MAIL FROM");
       if (r.klass() != 2) {
         for (size_t i = 0; i < job_.rcpts.size(); ++i)
           results_[i] = result_from_reply(job_.rcpts[i].index, r, peer_, "MAIL FROM", features_.dsn,
@@ -347,14 +361,17 @@ void Session::quit(std::function<void()> on_gone) {
 }
 
 void Session::close_now() {
-  if (state_ == State::kReady && fd_.valid()) (void)::send(fd_.get(), "QUIT\r\n", 6, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (state_ == State::kReady && fd_.valid()) (void)raw_send("QUIT\r\n", 6);  // the socket is non-blocking
   close_socket();
 }
 
 void Session::close_socket() {
   watch_ = event::IoWatch();
   timer_.cancel();
-  lookup_.cancel();
+  mx_.cancel();
+  ssl_.reset();
+  tls_wants_write_ = false;
+  ++conn_gen_;
   fd_.reset();
   in_.clear();
   out_.clear();
@@ -376,7 +393,7 @@ void Session::send(std::string_view text) {
 
 void Session::flush() {
   while (!out_.empty() && fd_.valid()) {
-    ssize_t n = ::send(fd_.get(), out_.data(), out_.size(), MSG_NOSIGNAL);
+    ssize_t n = raw_send(out_.data(), out_.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -384,8 +401,8 @@ void Session::flush() {
     }
     out_.erase(0, static_cast<size_t>(n));
   }
-  if (fd_.valid() && state_ != State::kConnecting)
-    watch_.set_events(event::IoWatch::kRead | (out_.empty() ? 0 : event::IoWatch::kWrite));
+  if (fd_.valid() && state_ != State::kConnecting && state_ != State::kTlsHandshake)
+    watch_.set_events(event::IoWatch::kRead | (out_.empty() && !tls_wants_write_ ? 0 : event::IoWatch::kWrite));
 }
 
 void Session::on_events(short ev) {
@@ -393,6 +410,9 @@ void Session::on_events(short ev) {
     if (ev & event::IoWatch::kWrite) on_connected();
     return;
   }
+  if (state_ == State::kTlsHandshake) return drive_handshake();
+  // Under TLS a write may wait for a read and a read for a write.
+  if (ssl_) ev |= event::IoWatch::kRead | (out_.empty() ? 0 : event::IoWatch::kWrite);
   if (ev & event::IoWatch::kWrite) {
     flush();
     if (!fd_.valid()) return;
@@ -403,33 +423,40 @@ void Session::on_events(short ev) {
 }
 
 void Session::read_some() {
-  char buf[8192];
-  ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-    return on_eof(std::strerror(errno));
-  }
-  if (n == 0) return on_eof("");
-  in_.append(buf, static_cast<size_t>(n));
-  for (;;) {
-    size_t nl = in_.find('\n');
-    if (nl == std::string::npos) break;
-    std::string line = in_.substr(0, nl);
-    in_.erase(0, nl + 1);
-    auto got = replies_.feed(line);
-    if (!got) {
-      std::string why = got.error().text;
-      if (state_ == State::kReady || state_ == State::kQuit || state_ == State::kRset) return on_eof(why);
-      return fail_all(Action::kDeferred, "4.5.0",
-                      "host " + peer_.label + " sent a malformed reply (" + why + ") while " + stage());
+  uint64_t gen = conn_gen_;
+  auto malformed = [&](const std::string& why) {
+    if (state_ == State::kReady || state_ == State::kQuit || state_ == State::kRset) return on_eof(why);
+    std::string text = "host " + peer_.label + " sent a malformed reply (" + why + ") while " + stage();
+    if (before_transaction() && hop_.kind != Nexthop::Kind::kUnix) return try_next(Action::kDeferred, "4.5.0", text);
+    fail_all(Action::kDeferred, "4.5.0", text);
+  };
+  // Under TLS a record may hold more than one read takes: read on while
+  // OpenSSL holds decrypted bytes (bounded; the rest waits for the loop).
+  for (int round = 0; round < 16; ++round) {
+    char buf[8192];
+    ssize_t n = raw_recv(buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+        if (tls_wants_write_) watch_.set_events(event::IoWatch::kRead | event::IoWatch::kWrite);
+        return;
+      }
+      return on_eof(std::strerror(errno));
     }
-    if (*got) on_reply(**got);
-    if (!fd_.valid()) return;
-  }
-  if (in_.size() > mail::kMaxReplyLine + 2) {
-    if (state_ == State::kReady || state_ == State::kQuit || state_ == State::kRset) return on_eof("reply line too long");
-    fail_all(Action::kDeferred, "4.5.0",
-             "host " + peer_.label + " sent a malformed reply (reply line too long) while " + stage());
+    if (n == 0) return on_eof("");
+    in_.append(buf, static_cast<size_t>(n));
+    for (;;) {
+      size_t nl = in_.find('\n');
+      if (nl == std::string::npos) break;
+      std::string line = in_.substr(0, nl);
+      in_.erase(0, nl + 1);
+      auto got = replies_.feed(line);
+      if (!got) return malformed(got.error().text);
+      if (*got) on_reply(**got);
+      // Closed, or moved on to another target or into the TLS handshake.
+      if (!fd_.valid() || gen != conn_gen_ || state_ == State::kTlsHandshake) return;
+    }
+    if (in_.size() > mail::kMaxReplyLine + 2) return malformed("reply line too long");
+    if (!ssl_ || SSL_pending(ssl_.get()) == 0) return;
   }
 }
 
@@ -446,13 +473,17 @@ void Session::on_reply(const Reply& r) {
                       : state_ == State::kHelo || state_ == State::kHeloFallback
                           ? command_name(protocol_, state_ == State::kHeloFallback)
                           : "end of DATA";
+    bool mail_pending = state_ == State::kCommands && !pending_.empty() && pending_.front().kind == Command::Kind::kMail;
+    if ((before_transaction() || mail_pending) && hop_.kind != Nexthop::Kind::kUnix) return next_after_reply(r, cmd);
     return fail_reply(r, cmd);
   }
   switch (state_) {
     case State::kGreeting:
       if (r.klass() == 2) return send_hello(false);
-      return fail_all(r.klass() == 5 ? Action::kBounced : Action::kDeferred, r.dsn(),
+      return try_next(r.klass() == 5 ? Action::kBounced : Action::kDeferred, r.dsn(),
                       "host " + peer_.label + " refused to talk to me: " + r.text(), r.text());
+    case State::kStarttls:
+      return on_starttls_reply(r);
     case State::kHelo:
     case State::kHeloFallback:
       return on_hello_reply(r);
@@ -483,6 +514,8 @@ std::string Session::stage() const {
     case State::kGreeting: return "receiving the initial server greeting";
     case State::kHelo: return "performing the " + command_name(protocol_, false) + " handshake";
     case State::kHeloFallback: return "performing the HELO handshake";
+    case State::kStarttls: return "sending STARTTLS";
+    case State::kTlsHandshake: return "performing the TLS handshake";
     case State::kRset: return "sending RSET";
     case State::kCommands:
       if (pending_.empty()) return "sending MAIL FROM";
@@ -525,13 +558,13 @@ void Session::on_eof(const std::string& why) {
     case State::kConnecting:
       if (hop_.kind == Nexthop::Kind::kUnix)
         return fail_all(Action::kDeferred, "4.4.1", "connect to " + hop_.path + ": " + why);
-      last_connect_error_ = "connect to " + peer_.relay + ": " + why;
-      return connect_next();
+      return try_next(Action::kDeferred, "4.4.1", "connect to " + peer_.relay + ": " + why);
     default:
       break;
   }
   std::string text = "lost connection with " + peer_.label + " while " + stage();
   if (!why.empty() && why != "RSET refused") text += " (" + why + ")";
+  if (before_transaction() && hop_.kind != Nexthop::Kind::kUnix) return try_next(Action::kDeferred, "4.4.2", text);
   fail_all(Action::kDeferred, "4.4.2", text);
 }
 
@@ -540,14 +573,18 @@ void Session::on_timeout() {
     case State::kConnecting:
       if (hop_.kind == Nexthop::Kind::kUnix)
         return fail_all(Action::kDeferred, "4.4.1", "connect to " + hop_.path + ": Connection timed out");
-      last_connect_error_ = "connect to " + peer_.relay + ": Connection timed out";
-      return connect_next();
+      return try_next(Action::kDeferred, "4.4.1", "connect to " + peer_.relay + ": Connection timed out");
+    case State::kTlsHandshake:
+      return tls_failed("timeout");
     case State::kRset:
     case State::kReady:
     case State::kQuit:
       return on_eof("timeout");
-    default:
-      fail_all(Action::kDeferred, "4.4.2", "conversation with " + peer_.label + " timed out while " + stage());
+    default: {
+      std::string text = "conversation with " + peer_.label + " timed out while " + stage();
+      if (before_transaction() && hop_.kind != Nexthop::Kind::kUnix) return try_next(Action::kDeferred, "4.4.2", text);
+      fail_all(Action::kDeferred, "4.4.2", text);
+    }
   }
 }
 

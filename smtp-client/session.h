@@ -7,10 +7,10 @@
 //   s.run(next_job, ...);                   // RSET first (reused session)
 //   s.quit();                               // QUIT, then closed
 //
-// A run: connect (unix socket, or TCP to each address of the host in turn,
-// at most kMaxAddresses, each within connect_timeout; names resolved with
-// c-ares, A then AAAA), greeting, EHLO (HELO when EHLO gets 5xx) or LHLO,
-// then MAIL FROM, one RCPT TO per recipient, DATA, the message dot-stuffed
+// A run: connect (unix socket, or TCP to each target of the next hop in
+// turn, each within connect_timeout: an SMTP domain's MX hosts, a host's
+// addresses; mx.h), greeting, EHLO (HELO when EHLO gets 5xx) or LHLO,
+// STARTTLS when the TLS level asks for it (below), then MAIL FROM, one RCPT TO per recipient, DATA, the message dot-stuffed
 // from the queue file in chunks, and the end-of-data reply: one for SMTP,
 // one per accepted recipient for LMTP (RFC 2033 4.2). With PIPELINING
 // (RFC 2920) MAIL, the RCPTs and DATA go in one write, DATA last; the
@@ -26,6 +26,27 @@
 // sending message body". After such a failure the session is closed and
 // usable() is false; otherwise it may be cached for the next request.
 //
+// The next target (Postfix's fallback to the next MX, RFC 5321 5.1): a
+// connection that fails or times out, a greeting that is not 2xx, a failed
+// EHLO/HELO, STARTTLS or TLS handshake the level requires, a lost
+// connection or timeout before MAIL FROM, and a 4xx (or 421) to MAIL FROM
+// move on to the next target, while smtp_mx_session_limit sessions that got
+// past EHLO and the targets last; then the last failure answers everyone.
+// A reply to RCPT, DATA or the end of data is final for this attempt.
+//
+// TLS (SMTP only; smtp_tls_security_level, smtp_tls_policy_maps,
+// tls_policy.h): none; may: STARTTLS when offered, plain text when not
+// offered or refused, and when the handshake fails the same address is
+// tried again once in plain text (as Postfix does; the failure is logged);
+// encrypt: TLS required, any certificate; verify: TLS required, the chain
+// must end at a trust anchor (smtp_tls_CAfile, else the system's) and
+// match a name of the policy (the MX host name by default). What TLS
+// requires and does not get defers with 4.7.4/4.7.5 once no target is
+// left. Each handshake is logged as Postfix logs it: "Verified TLS
+// connection established to mx.example[192.0.2.1]:25: TLSv1.3 with cipher
+// ...". Replies that arrive with the 220 to STARTTLS (a plain-text
+// injection, CVE-2011-0411) fail the session.
+//
 // The Session must outlive its callbacks' scheduling: the owner destroys it
 // only outside its callbacks (or after run()'s callback, which is the last
 // thing a run does).
@@ -37,21 +58,23 @@
 #include <vector>
 
 #include "common/base/fd.h"
+#include "common/tls/tls.h"
 #include "common/dns/resolver.h"
 #include "common/event/loop.h"
 #include "common/ipc/delivery_protocol.h"
 #include "common/queue/qfile_reader.h"
 #include "smtp-client/message_stream.h"
+#include "smtp-client/mx.h"
 #include "smtp-client/nexthop.h"
 #include "smtp-client/outcome.h"
 #include "common/mail/smtp_reply.h"
 #include "smtp-client/settings.h"
+#include "smtp-client/tls_policy.h"
 
 namespace tern::smtp_client {
 
 using mail::ReplyReader;
 
-inline constexpr size_t kMaxAddresses = 5;
 inline constexpr size_t kChunk = 64 * 1024;
 
 struct Job {
@@ -79,6 +102,7 @@ struct Features {
   bool dsn = false;
   bool eightbit = false;
   bool smtputf8 = false;
+  bool starttls = false;
 };
 
 class Session {
@@ -108,10 +132,11 @@ class Session {
   const Peer& peer() const { return peer_; }
   const Features& features() const { return features_; }
   int uses() const { return uses_; }
+  bool tls_active() const { return ssl_ != nullptr; }
 
  private:
-  enum class State { kClosed, kResolving, kConnecting, kGreeting, kHelo, kHeloFallback, kReady, kRset,
-                     kCommands, kBody, kDataDone, kQuit };
+  enum class State { kClosed, kResolving, kConnecting, kGreeting, kHelo, kHeloFallback, kStarttls, kTlsHandshake,
+                     kReady, kRset, kCommands, kBody, kDataDone, kQuit };
   struct Command {
     enum class Kind { kMail, kRcpt, kData } kind;
     std::string text;
@@ -119,7 +144,20 @@ class Session {
   };
 
   void begin();
+  void on_destination(Destination d);
   void connect_next();
+  // The current target failed before the transaction: the next one, or
+  // (none left, or the session limit reached) this failure for everyone.
+  void try_next(ipc::DeliveryAction action, const std::string& dsn, const std::string& reason,
+                const std::string& reply = "");
+  bool before_transaction() const;
+  void start_tls();
+  void on_starttls_reply(const Reply& r);
+  void drive_handshake();
+  void on_tls_established();
+  void tls_failed(const std::string& why);
+  ssize_t raw_send(const char* data, size_t n);
+  ssize_t raw_recv(char* data, size_t n);
   void on_connected();
   void send_hello(bool helo);
   void on_hello_reply(const Reply& r);
@@ -134,6 +172,9 @@ class Session {
   void fail_all(ipc::DeliveryAction action, const std::string& dsn, const std::string& reason,
                 const std::string& reply = "");
   void fail_reply(const Reply& r, const std::string& command);
+  // A reply that ends this target: the next one, or this reply for everyone.
+  void next_after_reply(const Reply& r, const std::string& command);
+  TlsLevel tls_level() const;
   void close_socket();
   void on_events(short ev);
   void read_some();
@@ -161,10 +202,20 @@ class Session {
   Fd fd_;
   event::IoWatch watch_;
   event::Timer timer_;
-  dns::Lookup lookup_;
-  std::vector<std::string> addresses_;
-  size_t next_address_ = 0;
-  std::string last_connect_error_;
+  MxResolver mx_;
+  std::vector<Target> targets_;
+  size_t next_target_ = 0;
+  int sessions_ = 0;               // past EHLO in this attempt (smtp_mx_session_limit)
+  struct Failure {
+    ipc::DeliveryAction action = ipc::DeliveryAction::kDeferred;
+    std::string dsn, reason, reply;
+  } last_failure_;
+  std::optional<Result<TlsPolicy>> policy_;  // SMTP: this next hop's, computed once
+  tls::SslPtr ssl_;
+  size_t plain_target_ = SIZE_MAX;  // "may": this target again, without TLS
+  bool tls_wants_write_ = false;   // SSL_read said WANT_WRITE
+  bool tls_names_ = false;         // names to verify were given to this handshake
+  uint64_t conn_gen_ = 0;          // counts close_socket(): a callback's socket is gone
   std::string in_, out_;
   ReplyReader replies_;
   bool broken_ = false;  // a 421, an error: never reused

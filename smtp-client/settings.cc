@@ -1,6 +1,27 @@
 #include "smtp-client/settings.h"
 
+#include "common/base/strings.h"
+
 namespace tern::smtp_client {
+
+Result<TlsLevel> parse_tls_level(std::string_view text) {
+  std::string t = to_lower(text);
+  if (t == "none" || t.empty()) return TlsLevel::kNone;
+  if (t == "may") return TlsLevel::kMay;
+  if (t == "encrypt") return TlsLevel::kEncrypt;
+  if (t == "verify" || t == "secure") return TlsLevel::kVerify;
+  return invalid("TLS security level: expected none, may, encrypt or verify, not \"" + std::string(text) + "\"");
+}
+
+const char* tls_level_name(TlsLevel level) {
+  switch (level) {
+    case TlsLevel::kNone: return "none";
+    case TlsLevel::kMay: return "may";
+    case TlsLevel::kEncrypt: return "encrypt";
+    case TlsLevel::kVerify: return "verify";
+  }
+  return "?";
+}
 
 Settings load_settings(const config::MainCf& cf, ipc::DeliveryProtocol protocol) {
   bool lmtp = protocol == ipc::DeliveryProtocol::kLmtp;
@@ -21,6 +42,23 @@ Settings load_settings(const config::MainCf& cf, ipc::DeliveryProtocol protocol)
   s.cache_time_limit = t("connection_cache_time_limit");
   s.reuse_time_limit = t("connection_reuse_time_limit");
   s.reuse_count_limit = cf.integer(p + "connection_reuse_count_limit");
+  auto protocols = cf.list("inet_protocols");
+  bool all = protocols.empty();
+  for (const auto& x : protocols) all = all || x == "all";
+  s.ipv4 = all;
+  s.ipv6 = all;
+  for (const auto& x : protocols) {
+    if (x == "ipv4") s.ipv4 = true;
+    if (x == "ipv6") s.ipv6 = true;
+  }
+  s.myhostname = to_lower(cf.str("myhostname"));
+  if (!lmtp) {
+    s.mx_address_limit = static_cast<size_t>(std::max<long long>(0, cf.integer("smtp_mx_address_limit")));
+    s.mx_session_limit = static_cast<int>(std::max<long long>(0, cf.integer("smtp_mx_session_limit")));
+    auto level = parse_tls_level(cf.str("smtp_tls_security_level"));
+    s.tls_level = level ? *level : TlsLevel::kMay;  // checked at start (main.cc)
+    s.tls_match = cf.list("smtp_tls_verify_cert_match");
+  }
   return s;
 }
 

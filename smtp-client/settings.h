@@ -4,12 +4,22 @@
 // and lmtp(8) name them. A request's protocol= picks the set.
 
 #include <string>
+#include <vector>
+
+#include <openssl/ssl.h>
 
 #include "common/base/clock.h"
 #include "common/config/main_cf.h"
 #include "common/ipc/delivery_protocol.h"
 
+namespace tern::table {
+class Table;
+}
+
 namespace tern::smtp_client {
+
+// smtp_tls_security_level and the levels of smtp_tls_policy_maps (tls_policy.h).
+enum class TlsLevel { kNone, kMay, kEncrypt, kVerify };
 
 struct Settings {
   std::string helo_name;        // smtp_helo_name / lmtp_lhlo_name
@@ -26,7 +36,20 @@ struct Settings {
   Duration cache_time_limit{};   // an idle cached session is closed after it
   Duration reuse_time_limit{};   // a session is not reused once this old
   long long reuse_count_limit = 0;  // 0: no limit
+  // SMTP only (LMTP: no MX lookup, no TLS).
+  bool ipv4 = true, ipv6 = true;     // inet_protocols
+  size_t mx_address_limit = 5;       // smtp_mx_address_limit (0: no limit)
+  int mx_session_limit = 2;          // smtp_mx_session_limit (0: no limit)
+  std::string myhostname;            // lower case: the mail loop check (mx.h)
+  TlsLevel tls_level = TlsLevel::kNone;
+  std::vector<std::string> tls_match;  // smtp_tls_verify_cert_match
+  SSL_CTX* tls_ctx = nullptr;          // made before the drop; not owned; null: no TLS
+  const table::Table* tls_policy = nullptr;  // smtp_tls_policy_maps; not owned
 };
+
+// "none", "may", "encrypt", "verify" ("secure" is taken as verify).
+Result<TlsLevel> parse_tls_level(std::string_view text);
+const char* tls_level_name(TlsLevel level);
 
 Settings load_settings(const config::MainCf& cf, ipc::DeliveryProtocol protocol);
 

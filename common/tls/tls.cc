@@ -5,6 +5,9 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 
+#include <openssl/x509.h>
+#include <unistd.h>
+
 #include <cerrno>
 
 namespace tern::tls {
@@ -63,6 +66,44 @@ Result<SslCtxPtr> server_context(const ServerOptions& o) {
   if (SSL_CTX_check_private_key(ctx.get()) != 1)
     return fail("TLS: the private key in " + key + " does not match the certificate in " + o.cert_file);
   return ctx;
+}
+
+Result<SslCtxPtr> client_context(const ClientOptions& o) {
+  ERR_clear_error();
+  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) return fail("TLS: SSL_CTX_new");
+  if (o.min_protocol < TLS1_2_VERSION) return invalid("TLS: a minimum below TLSv1.2 is refused");
+  if (SSL_CTX_set_min_proto_version(ctx.get(), o.min_protocol) != 1)
+    return fail("TLS: cannot set the minimum protocol version");
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // The handshake goes on whatever the chain; the caller decides from
+  // peer_trust() what an unverified peer means for its level.
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  if (!o.ca_file.empty()) {
+    if (SSL_CTX_load_verify_file(ctx.get(), o.ca_file.c_str()) != 1)
+      return fail("TLS: cannot load the trust anchors from " + o.ca_file);
+  } else {
+    const char* bundle = X509_get_default_cert_file();
+    if (bundle && ::access(bundle, R_OK) == 0 && SSL_CTX_load_verify_file(ctx.get(), bundle) != 1)
+      return fail(std::string("TLS: cannot load the system trust anchors from ") + bundle);
+    ERR_clear_error();
+  }
+  return ctx;
+}
+
+PeerTrust peer_trust(SSL* ssl, bool names_given) {
+  PeerTrust t;
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (!cert) return t;
+  long rc = SSL_get_verify_result(ssl);
+  t.trusted = rc == X509_V_OK || rc == X509_V_ERR_HOSTNAME_MISMATCH;
+  t.verified = rc == X509_V_OK && names_given;
+  t.kind = t.verified ? "Verified" : t.trusted ? "Trusted" : "Untrusted";
+  if (!t.verified)
+    t.why = rc == X509_V_OK ? "no name to match" : "num=" + std::to_string(rc) + ":" + X509_verify_cert_error_string(rc);
+  return t;
 }
 
 Result<SslPtr> new_server_ssl(SSL_CTX* ctx) {

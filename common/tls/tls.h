@@ -52,6 +52,31 @@ struct ServerOptions {
 // OpenSSL error queue.
 Result<SslCtxPtr> server_context(const ServerOptions& options);
 
+// The client side (smtp-client's STARTTLS): TLS 1.2 at least, no
+// compression or renegotiation, and the trust anchors read now, before the
+// chroot (a hashed CA directory would be read at verification time, inside
+// the jail): ca_file when given, else the system bundle (OpenSSL's default
+// certificate file, on Debian /usr/lib/ssl/cert.pem, which is
+// /etc/ssl/certs/ca-certificates.crt). A missing system bundle is no error:
+// nothing is then trusted, and "verify" defers.
+struct ClientOptions {
+  std::string ca_file;  // PEM trust anchors; "" = the system's
+  int min_protocol = TLS1_2_VERSION;
+};
+Result<SslCtxPtr> client_context(const ClientOptions& options);
+
+// After a client handshake: what the peer's certificate is worth, in
+// Postfix's words ("Untrusted", "Trusted", "Verified"; "Anonymous" when the
+// peer sent none), and OpenSSL's reason when not Verified. Verified needs
+// names given to SSL_set1_host/SSL_add1_host before the handshake.
+struct PeerTrust {
+  const char* kind = "Anonymous";
+  bool trusted = false;   // the chain ends at a trust anchor
+  bool verified = false;  // and a name matched
+  std::string why;        // "num=18:self-signed certificate" when not verified
+};
+PeerTrust peer_trust(SSL* ssl, bool names_given);
+
 // A new server-side SSL for one connection.
 Result<SslPtr> new_server_ssl(SSL_CTX* ctx);
 

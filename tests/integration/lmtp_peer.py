@@ -15,7 +15,7 @@ from tern_harness import fail, wait_for
 
 class Peer:
     def __init__(self, lmtp=True, path=None, dsn=True, pipelining=True, size=None, smtputf8=True,
-                 greeting="220 fake.test LMTP ready", stall=None, mode=0o666):
+                 greeting="220 fake.test LMTP ready", stall=None, mode=0o666, bind=("127.0.0.1", 0)):
         self.lmtp = lmtp
         self.dsn = dsn
         self.pipelining = pipelining
@@ -39,7 +39,7 @@ class Peer:
         else:
             self.sock = socket.socket()
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.sock.bind(("127.0.0.1", 0))
+            self.sock.bind(bind)
             self.address = self.sock.getsockname()
             self.port = self.address[1]
         self.sock.listen(16)

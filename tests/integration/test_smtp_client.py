@@ -16,6 +16,7 @@ DOMAIN = "example.test"
 ZONE = """
 zone lmtp.test
 host.lmtp.test      A     127.0.0.1
+mx.lmtp.test        MX    10 host.lmtp.test
 v6only.lmtp.test    AAAA  ::1
 servfail broken.lmtp.test
 """
@@ -229,9 +230,10 @@ def main():
         check(results[0]["action"] == "delivered" and results[0]["reason"] == "250 2.0.0 Ok: queued as FAKE1" and
               speer.sessions[0]["commands"][0].startswith("EHLO "),
               f"SMTP: EHLO, one reply after DATA: {results[0]}")
-        results, done = qs.request(qid2, "example.org", [(0, f"demo+ok@{DOMAIN}")], protocol="smtp")
-        check(results[0]["action"] == "deferred" and results[0]["dsn"] == "4.4.3" and "MX lookup" in results[0]["reason"],
-              f"a domain nexthop waits for MX lookup: {results[0]}")
+        results, done = qs.request(qid2, f"mx.lmtp.test:{speer.port}", [(0, f"demo+ok@{DOMAIN}")], protocol="smtp")
+        check(results[0]["action"] == "delivered" and results[0]["relay"] == f"host.lmtp.test[127.0.0.1]:{speer.port}" and
+              dns.count("mx.lmtp.test", "MX") >= 1,
+              f"a domain nexthop goes to its MX host (smtp_tcp_port or :PORT): {results[0]}")
         qs.close()
 
         # --- a malformed request: closed, the process survives -------------------------------------------
