@@ -168,9 +168,15 @@ std::string format_uidlist(const UidListState& s) {
 // ---------------------------------------------------------------- UidList
 
 Result<FolderLock> lock_folder(const std::string& folder) {
-  const std::string lock_path = folder + "/" + std::string(kUidLockName);
+  return lock_file(folder + "/" + std::string(kUidLockName));
+}
+
+Result<FolderLock> lock_file(const std::string& lock_path) {
   auto fd = open_fd(lock_path, O_RDWR | O_CREAT, 0600);
-  if (!fd) return fd.error().err == ENOENT ? make_error(Errc::kNotFound, "folder gone: " + folder) : fd.take_error();
+  if (!fd) {
+    if (fd.error().err != ENOENT) return fd.take_error();
+    return make_error(Errc::kNotFound, "folder gone: " + lock_path.substr(0, lock_path.find_last_of('/')));
+  }
   struct flock fl = {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;

@@ -116,6 +116,9 @@ class FolderLock {
 // Takes the lock without blocking: retried with a bounded backoff (about
 // 5 s), then Errc::kTemporary; Errc::kNotFound when the folder is gone.
 Result<FolderLock> lock_folder(const std::string& folder_dir);
+// The same lock on any lock file (created when missing): the mailbox tree
+// and subscriptions of a Maildir (mailbox_list.h, subscriptions.h).
+Result<FolderLock> lock_file(const std::string& lock_path);
 
 // One folder's list as one process sees it. Not thread-safe: one shared
 // object per folder per process, used from one thread at a time.
