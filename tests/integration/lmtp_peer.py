@@ -28,6 +28,7 @@ class Peer:
         # verb -> ("reply_close", line): answer so and hang up; ("raw", bytes):
         # answer with these bytes; "BODY" -> ("drop", None): hang up in the body.
         self.special = {}
+        self.starttls = None        # "broken": offer STARTTLS, answer 220, then send no TLS at all
         self.sessions = []          # one dict per connection: {"commands": [...], "messages": [...]}
         self.lock = threading.Lock()
         self.stopping = False
@@ -150,9 +151,21 @@ class Peer:
                     if self.smtputf8:
                         caps.append("SMTPUTF8")
                     caps.append("SIZE" + (f" {self.size}" if self.size else ""))
+                    if self.starttls:
+                        caps.append("STARTTLS")
                     lines = ["fake.test"] + caps
                     for i, l in enumerate(lines):
                         send(("250 " if i == len(lines) - 1 else "250-") + l)
+                elif verb == "STARTTLS" and self.starttls == "broken":
+                    send("220 2.0.0 Ready to start TLS")
+                    for _ in range(50):  # the ClientHello, then an answer that is no TLS record
+                        try:
+                            if c.recv(65536):
+                                break
+                        except socket.timeout:
+                            continue
+                    c.sendall(b"this is not a TLS record\r\n")
+                    return
                 elif verb == "HELO":
                     send("250 fake.test")
                 elif verb == "MAIL":

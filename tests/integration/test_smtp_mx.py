@@ -10,8 +10,9 @@ result) past a first MX that is down, and the reply comes back; all MX
 hosts down -> deferred, delivered after they come back and `ternqueue -f`;
 550 from the peer -> a DSN in the sender's Maildir naming the remote reply;
 null MX -> bounced at once (5.1.10); a domain that does not exist -> 5.1.2;
-a 4xx greeting and a 4xx to MAIL -> the next MX; 4xx then 2xx -> delivered
-once; an MX that is myhostname -> 5.4.6 loop; smtp_tls_security_level
+a 4xx greeting and a 4xx to MAIL -> the next MX; a broken TLS handshake
+under may -> the same MX in plain text; encrypt without STARTTLS -> 4.7.4;
+4xx then 2xx -> delivered once; an MX that is myhostname -> 5.4.6 loop; smtp_tls_security_level
 verify (through smtp_tls_policy_maps) against a self-signed peer -> deferred
 with the reason, and Verified when smtp_tls_CAfile trusts the peer."""
 import email
@@ -50,6 +51,8 @@ ok.peer.test    A   127.0.0.6
 alias.test      MX  10 mx.alias.test
 mx.alias.test   CNAME ok.peer.test
 noaddr.test     A   127.0.0.6
+notls.test      MX  10 ok.peer.test
+brokentls.test  MX  10 busy.peer.test
 """
 
 
@@ -127,7 +130,7 @@ def main():
         # A retries only when told to (ternqueue -f).
         policy_a = os.path.join(a.dir, "tls_policy")
         with open(policy_a, "w") as f:
-            f.write("b.test verify\n")
+            f.write("b.test verify\nnotls.test encrypt\n")
         policy_b = os.path.join(b.dir, "tls_policy")
         with open(policy_b, "w") as f:
             f.write("strict.test verify\n")
@@ -202,6 +205,16 @@ def main():
               "a 451 to MAIL FROM: the next MX takes it")
         check(log_re(a, r"host busy\.peer\.test\[127\.0\.0\.5\] said: 451 4\.3\.0 not now \(in reply to MAIL FROM"),
               "and the 451 is logged")
+        busy.special = {}
+        busy.starttls = "broken"
+        send(a, "demo@a.test", ["x@brokentls.test"], "broken tls")
+        check(log_re(a, rf"SSL_connect error to busy\.peer\.test\[127\.0\.0\.5\]:{port}: ") and
+              log_re(a, rf"to=<x@brokentls\.test>, relay=busy\.peer\.test\[127\.0\.0\.5\]:{port}, .*status=sent"),
+              "may: a failed TLS handshake is logged and the same MX gets the mail in plain text")
+        send(a, "demo@a.test", ["x@notls.test"], "needs tls")
+        check(log_re(a, r"to=<x@notls\.test>, .*dsn=4\.7\.4, status=deferred \(TLS is required, but was not offered "
+                        r"by host ok\.peer\.test\[127\.0\.0\.6\]\)"),
+              "encrypt (smtp_tls_policy_maps) and no STARTTLS offered: deferred 4.7.4")
         send(a, "demo@a.test", ["x@alias.test"], "via cname")
         check(log_re(a, rf"to=<x@alias\.test>, relay=mx\.alias\.test\[127\.0\.0\.6\]:{port}, .*status=sent"),
               "an MX host that is a CNAME")

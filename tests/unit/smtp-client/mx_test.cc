@@ -1,7 +1,13 @@
 #include "smtp-client/mx.h"
 
-#include <catch2/catch.hpp>
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "common/table/table.h"
 #include "smtp-client/tls_policy.h"
 
 using namespace tern;
@@ -71,4 +77,43 @@ TEST_CASE("tls policy: without a table, the defaults") {
   auto p = tls_policy_for(s, "example.org");
   REQUIRE(p);
   CHECK(p->level == TlsLevel::kMay);
+}
+
+TEST_CASE("tls policy: smtp_tls_policy_maps by next hop, then parent domains") {
+  char dir[] = "/tmp/tern-tls-policy.XXXXXX";
+  REQUIRE(::mkdtemp(dir));
+  std::string path = std::string(dir) + "/policy";
+  {
+    std::ofstream f(path);
+    f << "example.org verify match=nexthop\n"
+      << ".example.net encrypt\n"
+      << "[relay.test]:587 verify\n"
+      << "bad.test dane\n";
+  }
+  auto table = table::open("texthash:" + path);
+  REQUIRE(table);
+  Settings s;
+  s.tls_level = TlsLevel::kMay;
+  s.tls_match = {"hostname"};
+  s.tls_policy = table->get();
+  auto p = tls_policy_for(s, "Example.ORG");
+  REQUIRE(p);
+  CHECK(p->level == TlsLevel::kVerify);
+  CHECK(p->match == std::vector<std::string>{"nexthop"});
+  p = tls_policy_for(s, "example.org:2525");
+  REQUIRE(p);
+  CHECK(p->level == TlsLevel::kVerify);
+  p = tls_policy_for(s, "mx.sub.example.net");
+  REQUIRE(p);
+  CHECK(p->level == TlsLevel::kEncrypt);
+  CHECK(p->match == std::vector<std::string>{"hostname"});
+  p = tls_policy_for(s, "[relay.test]:587");
+  REQUIRE(p);
+  CHECK(p->level == TlsLevel::kVerify);
+  p = tls_policy_for(s, "other.test");
+  REQUIRE(p);
+  CHECK(p->level == TlsLevel::kMay);
+  CHECK_FALSE(tls_policy_for(s, "bad.test"));
+  std::remove(path.c_str());
+  ::rmdir(dir);
 }
