@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -131,27 +132,88 @@ Result<IndexEntry> Folder::describe(uint32_t uid, const std::string& file) const
   return e;
 }
 
+Result<Folder::Observed> Folder::observe() const {
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  Observed o;
+  struct stat st;
+  for (bool cur : {false, true}) {
+    const std::string sub = dir_ + (cur ? "/cur" : "/new");
+    if (::stat(sub.c_str(), &st) < 0) {
+      if (errno == ENOENT) return make_error(Errc::kNotFound, "folder gone: " + sub);
+      return sys_error("stat " + sub);
+    }
+    (cur ? o.stamp.cur_sec : o.stamp.new_sec) = static_cast<int64_t>(st.st_mtim.tv_sec);
+    (cur ? o.stamp.cur_nsec : o.stamp.new_nsec) = static_cast<uint32_t>(st.st_mtim.tv_nsec);
+    (cur ? o.stamp.cur_ino : o.stamp.new_ino) = static_cast<uint64_t>(st.st_ino);
+  }
+  const int64_t limit = static_cast<int64_t>(now.tv_sec) - kDirtySeconds;
+  o.settled = o.stamp.new_sec < limit && o.stamp.cur_sec < limit;
+  return o;
+}
+
+// The index's stamp still describes the folder (see folder.h).
+bool Folder::quiet(const ScanStamp& dirs) const {
+  if (!index_.valid() || !uids_.usable() || !index_.state().scan) return false;
+  ScanStamp want = dirs;
+  want.uidlist_bytes = uids_.bytes();
+  return *index_.state().scan == want && consistent();
+}
+
 Status Folder::sync() {
-  if (Status st = uids_.sync(); !st) return st;
+  // Before any scan: the stamp a scan may record must predate it.
+  auto seen = observe();
+  if (!seen) return seen.take_error();
+  if (Status st = uids_.load(); !st) return st;
   if (Status st = keywords_.load(); !st) return st;
   if (Status st = index_.refresh(); !st) return st;
+  if (quiet(seen->stamp)) {
+    build_view();
+    return {};
+  }
+  if (Status st = uids_.sync(); !st) return st;
+  if (Status st = index_.refresh(); !st) return st;
+  std::optional<ScanStamp> stamp;
+  if (seen->settled) stamp = seen->stamp;
   if (!consistent() || !diff().empty()) {
     auto lock = lock_folder(dir_);
     if (!lock) return lock.take_error();
-    if (Status st = reconcile(*lock); !st) return st;
+    if (Status st = reconcile(*lock, stamp); !st) return st;
+  } else if (stamp) {
+    ScanStamp want = *stamp;
+    want.uidlist_bytes = uids_.bytes();
+    if (index_.state().scan != want) {
+      auto lock = lock_folder(dir_);
+      if (!lock) return lock.take_error();
+      if (Status st = record_scan(*lock, *stamp); !st) return st;
+    }
   }
   build_view();
   return {};
 }
 
+// Under the lock, after a scan that began after `stamp` was observed: the
+// stamp, when the index (as it is now, under the lock) still equals what
+// that scan found.
+Status Folder::record_scan(const FolderLock& lock, const ScanStamp& stamp) {
+  if (Status st = uids_.reload(lock); !st) return st;
+  if (Status st = index_.refresh(); !st) return st;
+  if (!consistent() || !diff().empty()) return {};  // changed meanwhile: the next sync scans
+  ScanStamp s = stamp;
+  s.uidlist_bytes = uids_.bytes();
+  IndexFrame frame;
+  frame.scan(s);
+  return index_.append(frame, index_.state().covered, lock);
+}
+
 // Under the lock: rescan, then bring the index up to date in one frame, or
 // rebuild it.
-Status Folder::reconcile(const FolderLock& lock) {
+Status Folder::reconcile(const FolderLock& lock, std::optional<ScanStamp> stamp) {
   if (Status st = uids_.sync(lock); !st) return st;
   if (Status st = index_.refresh(); !st) return st;
-  if (!consistent()) return rebuild(lock);
+  if (!consistent()) return rebuild(lock, stamp);
   Diff d = diff();
-  if (d.empty()) return {};
+  if (d.empty()) return stamp ? record_scan(lock, *stamp) : Status{};
   IndexFrame frame;
   for (const auto& [uid, file] : d.added) {
     auto e = describe(uid, file);
@@ -170,11 +232,18 @@ Status Folder::reconcile(const FolderLock& lock) {
     for (uint32_t uid : d.vanished) frame.expunge(uid);
   }
   if (frame.empty()) return {};
+  // Last in the frame, with the UID list as this frame leaves it. A file
+  // describe() found gone makes the index differ from the scan, but its
+  // removal came after the stamp's stat, so the mtime no longer matches.
+  if (stamp) {
+    stamp->uidlist_bytes = uids_.bytes();
+    frame.scan(*stamp);
+  }
   return index_.append(frame, uids_.highestmodseq(), lock);
 }
 
 // Under the lock: a new index, every message at one new MODSEQ.
-Status Folder::rebuild(const FolderLock& lock) {
+Status Folder::rebuild(const FolderLock& lock, std::optional<ScanStamp> stamp) {
   auto modseq = uids_.next_modseq(lock);
   if (!modseq) return modseq.take_error();
   // What the old index knew of a message that did not change is still
@@ -196,6 +265,10 @@ Status Folder::rebuild(const FolderLock& lock) {
     }
     e->modseq = *modseq;
     next.entries.emplace_hint(next.entries.end(), uid, std::move(*e));
+  }
+  if (stamp) {
+    stamp->uidlist_bytes = uids_.bytes();
+    next.scan = stamp;
   }
   return index_.rewrite(std::move(next), lock);
 }

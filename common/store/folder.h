@@ -25,6 +25,32 @@
 // CONDSTORE/QRESYNC refetch all flags), cached fields of unchanged messages
 // kept when the old index is readable.
 //
+// The fast path (Dovecot's maildir code has the same idea): a sync that
+// finds new/ and cur/ with the mtimes (to the nanosecond) and inodes the
+// index's scan stamp records (index.h), the UID list as long as it was
+// then and the index consistent with it, skips both directory scans: the
+// index is the folder. A stamp is recorded, under the lock, only by a sync
+// whose scan found the files equal to the index, with the mtimes stat(2)
+// gave BEFORE that scan began, and only when both mtimes were at least
+// kDirtySeconds older than the clock at that stat. Why that is safe: any
+// change to a directory's entries (a delivery's rename into new/, a flag
+// rename in cur/, an unlink, by anyone, locked or not) sets its mtime to
+// the time of the change; a change after the stat therefore gets an mtime
+// at least the stat's time minus the file system's timestamp granularity
+// (the kernel's coarse clock tick with nanosecond timestamps, a whole
+// second on file systems that keep seconds), which is later than a stamp
+// kDirtySeconds old, so it can never leave the mtime equal to the stamp;
+// a change before the stat is in what the scan saw; a rename in progress
+// during the scan (readdir may then miss the file) is a change after the
+// stat. Without the settling rule, a delivery in the same clock tick as
+// the stat would leave the mtime unchanged and be missed until the next
+// change. What defeats it, as it defeats Dovecot: the clock stepped back by
+// more than kDirtySeconds, or a tool setting directory mtimes back
+// (restoring new/ and cur/ with preserved times but not the index). A
+// directory changed within the last kDirtySeconds is simply scanned, and
+// the next sync after it settles records a stamp; flag changes and
+// expunges clear the stamp, so the sync after them scans once.
+//
 // store(): under the lock, each file is renamed to cur/<base>:2,<flags>
 // (flags.h), the directories are fsynced (flags are durable once store()
 // returns), the batch gets one new MODSEQ (RFC 7162 allows one for every
@@ -81,6 +107,10 @@ struct CacheFill {
   std::string value;
 };
 
+// How long a directory must have been left alone before its mtime is
+// trusted for the fast path (see above).
+inline constexpr int kDirtySeconds = 2;
+
 class Folder {
  public:
   explicit Folder(std::string folder_dir);
@@ -127,11 +157,20 @@ class Folder {
     std::vector<uint32_t> vanished;
     bool empty() const { return added.empty() && renamed.empty() && vanished.empty(); }
   };
+  // new/ and cur/ as stat(2) sees them now, and whether both last changed
+  // at least kDirtySeconds ago (a stamp may then be recorded).
+  struct Observed {
+    ScanStamp stamp;
+    bool settled = false;
+  };
+  Result<Observed> observe() const;
+  bool quiet(const ScanStamp& dirs) const;
   bool consistent() const;
   Diff diff() const;
   Result<IndexEntry> describe(uint32_t uid, const std::string& file) const;
-  Status reconcile(const FolderLock& lock);
-  Status rebuild(const FolderLock& lock);
+  Status reconcile(const FolderLock& lock, std::optional<ScanStamp> stamp = std::nullopt);
+  Status rebuild(const FolderLock& lock, std::optional<ScanStamp> stamp);
+  Status record_scan(const FolderLock& lock, const ScanStamp& stamp);
   void build_view();
 
   std::string dir_;

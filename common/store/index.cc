@@ -22,7 +22,7 @@ constexpr char kMagic[8] = {'T', 'E', 'R', 'N', 'I', 'D', 'X', '\0'};
 constexpr size_t kFrameHeader = 8;    // length, crc
 constexpr size_t kPayloadHeader = 12;  // covered, count
 
-enum Kind : uint8_t { kMessage = 1, kFlags = 2, kCache = 3, kExpunge = 4 };
+enum Kind : uint8_t { kMessage = 1, kFlags = 2, kCache = 3, kExpunge = 4, kScan = 5 };
 constexpr uint8_t kPlaceCur = 1;
 constexpr uint8_t kPlaceInfo = 2;
 
@@ -153,6 +153,18 @@ Status apply_record(Reader& r, uint64_t covered, IndexState& s) {
     if (!e) return e.take_error();
     if (e->modseq > covered) return corrupt("MODSEQ past the frame's");
     s.entries[e->uid] = std::move(*e);
+    s.scan.reset();
+    return {};
+  }
+  if (*kind == kScan) {
+    auto new_sec = r.get(8), new_nsec = r.get(4), new_ino = r.get(8);
+    auto cur_sec = r.get(8), cur_nsec = r.get(4), cur_ino = r.get(8);
+    auto bytes = r.get(8);
+    if (!new_sec || !new_nsec || !new_ino || !cur_sec || !cur_nsec || !cur_ino || !bytes)
+      return corrupt("scan record cut short");
+    if (*new_nsec >= 1000000000 || *cur_nsec >= 1000000000) return corrupt("bad scan record");
+    s.scan = ScanStamp{static_cast<int64_t>(*new_sec), static_cast<uint32_t>(*new_nsec), *new_ino,
+                       static_cast<int64_t>(*cur_sec), static_cast<uint32_t>(*cur_nsec), *cur_ino, *bytes};
     return {};
   }
   auto uid = r.get(4);
@@ -172,6 +184,7 @@ Status apply_record(Reader& r, uint64_t covered, IndexState& s) {
       e.in_cur = in_cur;
       e.has_info = has_info;
       e.info = std::move(info);
+      s.scan.reset();
       return {};
     }
     case kCache: {
@@ -185,6 +198,7 @@ Status apply_record(Reader& r, uint64_t covered, IndexState& s) {
     }
     case kExpunge:
       s.entries.erase(it);
+      s.scan.reset();
       return {};
     default:
       return corrupt("unknown record kind");
@@ -276,7 +290,13 @@ std::string format_index(const IndexState& s) {
   put(out, records.size(), 8);
   put(out, crc(records), 4);
   put(out, crc(out), 4);
-  return out + records;
+  out += records;
+  if (s.scan) {
+    IndexFrame frame;
+    frame.scan(*s.scan);
+    out += frame.finish(s.covered);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- IndexFrame
@@ -306,6 +326,18 @@ void IndexFrame::cache(uint32_t uid, CacheField field, std::string_view value) {
 void IndexFrame::expunge(uint32_t uid) {
   put(records_, kExpunge, 1);
   put(records_, uid, 4);
+  ++count_;
+}
+
+void IndexFrame::scan(const ScanStamp& t) {
+  put(records_, kScan, 1);
+  put(records_, static_cast<uint64_t>(t.new_sec), 8);
+  put(records_, t.new_nsec, 4);
+  put(records_, t.new_ino, 8);
+  put(records_, static_cast<uint64_t>(t.cur_sec), 8);
+  put(records_, t.cur_nsec, 4);
+  put(records_, t.cur_ino, 8);
+  put(records_, t.uidlist_bytes, 8);
   ++count_;
 }
 

@@ -33,8 +33,13 @@
 //     2 flags    u32 uid, u64 modseq, u8 place, str info — the file renamed
 //     3 cache    u32 uid, u8 field, str value           — one cached field
 //     4 expunge  u32 uid                                — the message is gone
+//     5 scan     i64 new/ mtime seconds, u32 nanoseconds, u64 new/ inode,
+//                i64 cur/ mtime seconds, u32 nanoseconds, u64 cur/ inode,
+//                u64 UID list bytes                    — see "Scan stamp"
 //   str: u32 length + bytes; a base or info at most kMaxFileName bytes, a
 //   cached value at most kMaxCacheValue.
+// A snapshot written when the state has a scan stamp is followed by one
+// frame holding just that scan record (the snapshot holds messages only).
 // A frame may only name UIDs that exist at that point (message records
 // excepted), modseqs at most its covered value, and covered never goes
 // down. A frame whose length runs past the end or whose crc is wrong is a
@@ -60,10 +65,19 @@
 // lost, and the folder is rebuilt with a MODSEQ above every old value. A
 // rename whose append was lost shows as a file whose name differs from the
 // recorded one, which counts as a change too.
+//
+// Scan stamp (record kind 5): "a scan of new/ and cur/, started after the
+// directories had these mtimes and inodes, found exactly the files this
+// index records, and the UID list was this many bytes". Folder::sync()
+// (folder.h) skips its directory scans while the directories, the UID list
+// and the stamp still say so. A message, flags or expunge record clears the
+// stamp (cache records do not: they say nothing about files), so a stamp
+// always describes the state right after it.
 
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -107,10 +121,24 @@ struct IndexEntry {
   bool operator==(const IndexEntry&) const = default;
 };
 
+// The directories of a folder as stat(2) saw them, and the UID list's
+// length: what a scan stamp records.
+struct ScanStamp {
+  int64_t new_sec = 0;
+  uint32_t new_nsec = 0;
+  uint64_t new_ino = 0;
+  int64_t cur_sec = 0;
+  uint32_t cur_nsec = 0;
+  uint64_t cur_ino = 0;
+  uint64_t uidlist_bytes = 0;
+  bool operator==(const ScanStamp&) const = default;
+};
+
 struct IndexState {
   uint32_t uidvalidity = 0;
   uint64_t covered = 0;
   std::map<uint32_t, IndexEntry> entries;
+  std::optional<ScanStamp> scan;  // the last scan stamp, when still true
   bool operator==(const IndexState&) const = default;
 };
 
@@ -130,6 +158,8 @@ class IndexFrame {
   void flags(uint32_t uid, uint64_t modseq, bool in_cur, bool has_info, std::string_view info);
   void cache(uint32_t uid, CacheField field, std::string_view value);
   void expunge(uint32_t uid);
+  // Put last in a frame: records after it would clear it again.
+  void scan(const ScanStamp& stamp);
   bool empty() const { return count_ == 0; }
   // The framed bytes, ready to append.
   std::string finish(uint64_t covered) const;

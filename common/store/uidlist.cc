@@ -375,6 +375,11 @@ Status UidList::sync(const FolderLock& lock) {
 
 Status UidList::reload(const FolderLock& lock) { return prepare(lock); }
 
+Status UidList::load() {
+  files_.clear();
+  return refresh();
+}
+
 Result<uint64_t> UidList::next_modseq() {
   uint64_t modseq = 0;
   Status st = locked([&](const FolderLock& lock) -> Status {

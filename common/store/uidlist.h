@@ -136,6 +136,13 @@ class UidList {
   // Re-reads the list under a lock the caller holds (creating it when
   // missing or corrupt), without scanning the folder.
   Status reload(const FolderLock& lock);
+  // Reads what was appended to the list since the last call, without a
+  // lock and without scanning the folder (Folder::sync's fast path);
+  // file_of() knows nothing until the next sync(). usable() says whether
+  // the list exists and parsed; bytes() is how much of it was parsed.
+  Status load();
+  bool usable() const { return !missing_ && !corrupt_; }
+  size_t bytes() const { return offset_; }
 
   uint32_t uidvalidity() const { return state_.uidvalidity; }
   uint32_t uidnext() const { return state_.uidnext; }

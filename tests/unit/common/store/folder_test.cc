@@ -420,3 +420,128 @@ TEST_CASE("folder: processes delivering, syncing and storing at once agree on on
   REQUIRE(f.sync().ok());
   CHECK(f.highestmodseq() == h);
 }
+
+namespace {
+
+// Sets a directory's mtime `ago` seconds back (what time does to a folder
+// nobody touches).
+void age(const std::string& path, int ago, long nsec = 0) {
+  const timespec t{::time(nullptr) - ago, nsec};
+  const std::array<timespec, 2> times{t, t};
+  REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times.data(), 0) == 0);
+}
+
+std::optional<ScanStamp> stamp_of(const std::string& folder) {
+  Index index(folder);
+  REQUIRE(index.refresh().ok());
+  REQUIRE(index.valid());
+  return index.state().scan;
+}
+
+}  // namespace
+
+TEST_CASE("folder: a sync of an unchanged folder skips the directory scans", "[store]") {
+  TempDir dir;
+  const std::string md = maildir_in(dir);
+  for (int i = 0; i < 3; ++i) REQUIRE(deliver(md, "Subject: x\n\nbody\n").ok());
+  dir.write("Maildir/cur/1600000000.old.host:2,S", "Subject: old\n\n");
+
+  // Just delivered: within the dirty window, nothing is stamped.
+  {
+    Folder f(md);
+    REQUIRE(f.sync().ok());
+    CHECK(f.messages().size() == 4);
+  }
+  CHECK_FALSE(stamp_of(md).has_value());
+
+  // Settled: the next sync scans once and stamps; later ones trust it.
+  age(md + "/new", 60, 111);
+  age(md + "/cur", 30, 222);
+  {
+    Folder f(md);
+    REQUIRE(f.sync().ok());
+    CHECK(f.messages().size() == 4);
+  }
+  auto stamp = stamp_of(md);
+  REQUIRE(stamp.has_value());
+  CHECK(stamp->new_nsec == 111u);
+  CHECK(stamp->cur_nsec == 222u);
+  struct stat list;
+  REQUIRE(::stat((md + "/tern-uidlist").c_str(), &list) == 0);
+  CHECK(stamp->uidlist_bytes == static_cast<uint64_t>(list.st_size));
+
+  // Proof that the scan is skipped: a file slipped into cur/ behind the
+  // stamp's back (its mtime set back to the stamped one) is not seen...
+  dir.write("Maildir/cur/1600000001.sneaky.host:2,", "Subject: sneaky\n\n");
+  age(md + "/cur", 30, 222);
+  {
+    Folder f(md);
+    REQUIRE(f.sync().ok());
+    CHECK(f.messages().size() == 4);
+  }
+  // ...and one nanosecond of difference is enough to look again.
+  age(md + "/cur", 30, 223);
+  {
+    Folder f(md);
+    REQUIRE(f.sync().ok());
+    CHECK(f.messages().size() == 5);
+  }
+  // That scan found a new file: the frame recording it stamps again (the
+  // directories were settled at the stat before the scan).
+  REQUIRE(stamp_of(md).has_value());
+  CHECK(stamp_of(md)->cur_nsec == 223u);
+
+  // A delivery changes new/: seen at once, no stamp while it is fresh.
+  auto d = deliver(md, "Subject: new\n\n");
+  REQUIRE(d.ok());
+  {
+    Folder f(md);
+    REQUIRE(f.sync().ok());
+    CHECK(f.messages().size() == 6);
+    CHECK(f.uid_of(*d).has_value());
+  }
+  CHECK_FALSE(stamp_of(md).has_value());
+}
+
+TEST_CASE("folder: flag changes, expunges and UID list changes invalidate the fast path", "[store]") {
+  TempDir dir;
+  const std::string md = maildir_in(dir);
+  for (int i = 0; i < 3; ++i) REQUIRE(deliver(md, "Subject: x\n\nbody\n").ok());
+  age(md + "/new", 60);
+  age(md + "/cur", 60);
+  Folder f(md);
+  REQUIRE(f.sync().ok());
+  REQUIRE(stamp_of(md).has_value());
+
+  // Our own STORE: the stamp goes with the flags record.
+  store_one(f, 1, FlagOp::kAdd, kFlagSeen);
+  CHECK_FALSE(stamp_of(md).has_value());
+  age(md + "/new", 60);
+  age(md + "/cur", 60);
+  REQUIRE(f.sync().ok());
+  REQUIRE(stamp_of(md).has_value());
+  same_view(f, md);
+
+  // An EXPUNGE clears the stamp.
+  auto r = f.expunge(std::vector<uint32_t>{2});
+  REQUIRE(r.ok());
+  CHECK(r->changed == std::vector<uint32_t>{2});
+  CHECK_FALSE(stamp_of(md).has_value());
+  age(md + "/new", 60);
+  age(md + "/cur", 60);
+  REQUIRE(f.sync().ok());
+  REQUIRE(stamp_of(md).has_value());
+
+  // A MODSEQ handed out by another process (its index append lost): the
+  // UID list grew, so the fast path is off and the index is rebuilt above
+  // it.
+  UidList other(md);
+  REQUIRE(other.sync().ok());
+  auto m = other.next_modseq();
+  REQUIRE(m.ok());
+  Folder g(md);
+  REQUIRE(g.sync().ok());
+  CHECK(g.highestmodseq() > *m);
+  for (const Message& msg : g.messages()) CHECK(msg.modseq == g.highestmodseq());
+  same_view(g, md);
+}

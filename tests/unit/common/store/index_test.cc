@@ -262,3 +262,45 @@ TEST_CASE("index: the file is read incrementally, appended under the lock, torn 
   CHECK_FALSE(b.valid());
   CHECK(b.state().entries.empty());
 }
+
+TEST_CASE("index: a scan stamp survives snapshots and cache records, not file changes", "[store]") {
+  const ScanStamp stamp{1700000000, 123456789, 42, 1700000001, 5, 43, 777};
+  IndexState s = sample();
+  s.scan = stamp;
+  // A snapshot carries it in one frame after the records.
+  const std::string file = format_index(s);
+  CHECK(file.size() > format_index(sample()).size());
+  IndexState back;
+  REQUIRE(parse_index(file, back).ok());
+  REQUIRE(back.scan.has_value());
+  CHECK(*back.scan == stamp);
+  CHECK(back == s);
+
+  IndexFrame cache;
+  cache.cache(1, CacheField::kEnvelope, "(NIL)");
+  IndexState c;
+  REQUIRE(parse_index(file + cache.finish(s.covered), c).ok());
+  CHECK(c.scan == stamp);
+
+  IndexFrame change;
+  change.flags(1, s.covered, true, true, "S");
+  IndexState f;
+  REQUIRE(parse_index(file + change.finish(s.covered), f).ok());
+  CHECK_FALSE(f.scan.has_value());
+  // A stamp written after the change in the same frame holds.
+  change.scan(stamp);
+  IndexState g;
+  REQUIRE(parse_index(file + change.finish(s.covered), g).ok());
+  CHECK(g.scan == stamp);
+
+  IndexFrame gone;
+  gone.expunge(1);
+  IndexState h;
+  REQUIRE(parse_index(file + gone.finish(s.covered), h).ok());
+  CHECK_FALSE(h.scan.has_value());
+  IndexFrame added;
+  added.message(entry(20, s.covered));
+  IndexState i;
+  REQUIRE(parse_index(file + added.finish(s.covered), i).ok());
+  CHECK_FALSE(i.scan.has_value());
+}
