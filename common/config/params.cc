@@ -226,6 +226,8 @@ std::vector<ParamDef> make_table() {
        "most header fields in one message; more is refused with 552 5.3.4"},
       {"hopcount_limit", "50", T::kInt,
        "most Received: header fields; more means a mail loop (554 5.4.6)"},
+      {"mime_nesting_limit", "100", T::kInt,
+       "deepest MIME nesting (multipart and message/rfc822 levels) imapd divides a message into; deeper is one opaque part"},
 
       // Local delivery: lmtp-deliver.
       {"lmtp_deliver_timeout", "300s", T::kTime,
