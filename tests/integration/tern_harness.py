@@ -277,10 +277,13 @@ def pick_port_base():
 class Suite:
     """A complete instance made by `ternctl init`, as a user would make it."""
 
-    def __init__(self, settings=None, domain="example.test", listen_address=None, port_base=None):
+    def __init__(self, settings=None, domain="example.test", listen_address=None, port_base=None, netns=None):
         """listen_address: `ternctl init --listen-address` (a test network of
         several instances on 127.0.0.x); port_base: share another Suite's
-        ports (on another address), reserved by that Suite."""
+        ports (on another address), reserved by that Suite; netns: run
+        ternctl (and so the daemons) inside this network namespace
+        (`ip netns exec`)."""
+        self.netns = netns
         self.tmp = tempfile.mkdtemp(prefix="tern-suite.")
         os.chmod(self.tmp, 0o755)
         self.dir = os.path.join(self.tmp, "etc")
@@ -312,7 +315,8 @@ class Suite:
         return self.base + offset
 
     def ctl(self, *args, env=None):
-        return subprocess.run([os.path.join(BIN, "ternctl"), "-c", self.dir, *args], capture_output=True,
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
+        return subprocess.run([*prefix, os.path.join(BIN, "ternctl"), "-c", self.dir, *args], capture_output=True,
                               text=True, timeout=120, env=env)
 
     def configure(self, settings):
