@@ -51,6 +51,7 @@ ok.peer.test    A   127.0.0.6
 alias.test      MX  10 mx.alias.test
 mx.alias.test   CNAME ok.peer.test
 noaddr.test     A   127.0.0.6
+servfail broken.test
 notls.test      MX  10 ok.peer.test
 brokentls.test  MX  10 busy.peer.test
 """
@@ -187,6 +188,10 @@ def main():
         send(a, "demo@a.test", ["x@gone.test"], "to gone")
         check(log_re(a, r"to=<x@gone\.test>, .*dsn=5\.1\.2, status=bounced \(Host or domain name not found"),
               "NXDOMAIN: bounced, 5.1.2")
+        send(a, "demo@a.test", ["x@broken.test"], "to broken")
+        check(log_re(a, r"to=<x@broken\.test>, .*dsn=4\.4\.3, status=deferred \(Host or domain name not found\. "
+                        r"Name service error for name=broken\.test type=MX: Host not found, try again\)"),
+              "SERVFAIL: deferred, 4.4.3")
         send(a, "demo@a.test", ["x@loop.test"], "to loop")
         check(log_re(a, r"to=<x@loop\.test>, .*dsn=5\.4\.6, status=bounced \(mail for loop\.test loops back to myself\)"),
               "an MX that is myhostname: 5.4.6, loops back to myself")
