@@ -7,9 +7,10 @@
 //                                         "maildirfolder" file
 //   <home>/Maildir/maildirsize            quota usage (maildirsize.h)
 //   <folder>/tern-uidlist, .lock          UIDs (uidlist.h)
-// Hierarchy levels are separated by "." both on disk and in the protocol
-// ("Archive.2024" is <Maildir>/.Archive.2024); names are UTF-8 in the
-// protocol and modified UTF-7 on disk (mutf7.h).
+// Folder names here are Maildir++ names, hierarchy levels separated by "."
+// ("Archive.2024" is <Maildir>/.Archive.2024), UTF-8 here and modified UTF-7
+// on disk (mutf7.h). IMAP shows the same folders with "/" between levels
+// ("Archive/2024"): mailbox_list.h is that view, with stricter names.
 //
 // What is authoritative here: the directories and the message files
 // themselves, with their flags in the ":2," suffix (message_file.h). The

@@ -45,8 +45,32 @@ bool valid_base(std::string_view base) {
   return m && !m->has_info && m->base == base;
 }
 
+// Up to five tab-separated fields without allocating (this runs once per
+// message when a process opens a folder); more make the record bad.
+struct Fields {
+  std::string_view v[5];
+  size_t n = 0;
+  bool too_many = false;
+  size_t size() const { return too_many ? 6 : n; }
+  std::string_view operator[](size_t i) const { return v[i]; }
+};
+
+Fields fields_of(std::string_view line) {
+  Fields f;
+  for (;;) {
+    size_t tab = line.find('\t');
+    if (f.n == 5) {
+      f.too_many = true;
+      return f;
+    }
+    f.v[f.n++] = line.substr(0, tab);
+    if (tab == std::string_view::npos) return f;
+    line.remove_prefix(tab + 1);
+  }
+}
+
 Status parse_record(std::string_view line, UidListState& s) {
-  const std::vector<std::string_view> f = split(line, '\t');
+  const Fields f = fields_of(line);
   if (!s.has_header) {
     if (f.size() != 5 || f[0] != kMagic || f[1] != kVersion) return corrupt("bad header");
     auto validity = number<uint32_t>(f[2]);
@@ -232,6 +256,8 @@ Status UidList::refresh() {
     state_ = UidListState{};
     offset_ = 0;
     ino_ = st.st_ino;
+    // About one record per 60 bytes: no rehashing while the list is read.
+    state_.uids.reserve(std::min<size_t>(size, kMaxListBytes) / 60);
   }
   missing_ = false;
   corrupt_ = false;
