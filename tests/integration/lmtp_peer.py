@@ -38,7 +38,7 @@ class Peer:
             os.chmod(path, mode)
             self.address = path
         else:
-            self.sock = socket.socket()
+            self.sock = socket.socket(socket.AF_INET6 if ":" in bind[0] else socket.AF_INET)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.sock.bind(bind)
             self.address = self.sock.getsockname()

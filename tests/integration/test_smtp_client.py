@@ -17,6 +17,7 @@ ZONE = """
 zone lmtp.test
 host.lmtp.test      A     127.0.0.1
 mx.lmtp.test        MX    10 host.lmtp.test
+v6mx.lmtp.test      MX    10 v6only.lmtp.test
 v6only.lmtp.test    AAAA  ::1
 servfail broken.lmtp.test
 """
@@ -234,6 +235,17 @@ def main():
         check(results[0]["action"] == "delivered" and results[0]["relay"] == f"host.lmtp.test[127.0.0.1]:{speer.port}" and
               dns.count("mx.lmtp.test", "MX") >= 1,
               f"a domain nexthop goes to its MX host (smtp_tcp_port or :PORT): {results[0]}")
+        try:
+            v6peer = Peer(lmtp=False, bind=("::1", 0))
+        except OSError:
+            v6peer = None  # no IPv6 on lo
+        if v6peer:
+            peers.append(v6peer)
+            results, done = qs.request(qid2, f"v6mx.lmtp.test:{v6peer.port}", [(0, f"demo+ok@{DOMAIN}")],
+                                       protocol="smtp")
+            check(results[0]["action"] == "delivered" and
+                  results[0]["relay"] == f"v6only.lmtp.test[::1]:{v6peer.port}",
+                  f"an MX host with only an AAAA record, over IPv6 (inet_protocols = all): {results[0]}")
         qs.close()
 
         # --- a malformed request: closed, the process survives -------------------------------------------
