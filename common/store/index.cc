@@ -208,7 +208,16 @@ Status apply_record(Reader& r, uint64_t covered, IndexState& s) {
 }  // namespace
 
 std::string IndexEntry::file() const {
-  return std::string(in_cur ? "cur/" : "new/") + base + (has_info ? ":2," + info : "");
+  // One allocation: this runs for every message each time a view is built.
+  std::string out;
+  out.reserve(4 + base.size() + (has_info ? 3 + info.size() : 0));
+  out += in_cur ? "cur/" : "new/";
+  out += base;
+  if (has_info) {
+    out += ":2,";
+    out += info;
+  }
+  return out;
 }
 
 Result<size_t> parse_index(std::string_view file, IndexState& s) {
