@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<smtp_client::Agent> agent;
   std::map<smtp_client::QmgrConnection*, std::shared_ptr<smtp_client::QmgrConnection>> conns;
 
+  std::shared_ptr<const smtp_client::SaslSettings> sasl;
+
   server::ServiceSpec spec;
   spec.program = "smtp-client";
   spec.dns = true;
@@ -55,12 +57,26 @@ int main(int argc, char** argv) {
     } else {
       tls_ctx = std::move(*made);
     }
+    // smtp_sasl_password_maps may be readable by root only (DESIGN.md:
+    // tables are opened before the drop).
+    auto s = smtp_client::load_sasl_settings(cf);
+    if (!s) return s.take_error();
+    sasl = std::move(*s);
+    if (sasl) {
+      for (const auto& spec : cf.list("smtp_sasl_password_maps")) {
+        auto parsed = table::parse_spec(spec);
+        if (!parsed) continue;
+        std::string file = parsed->type == "lmdb" ? parsed->path + ".lmdb" : parsed->path;
+        if (auto w = ctx.watch_file(file); !w) return w.take_error();
+      }
+    }
     return {};
   };
   spec.init_unprivileged = [&](server::Context& ctx) -> Status {
     const auto& cf = ctx.config();
     auto smtp = smtp_client::load_settings(cf, ipc::DeliveryProtocol::kSmtp);
     smtp.tls_ctx = tls_ctx.get();
+    smtp.sasl = sasl;
     smtp.tls_policy = policy_tables.empty() ? nullptr : policy_tables.front().get();
     agent = std::make_unique<smtp_client::Agent>(ctx.loop(), ctx.workers(), ctx.resolver(), std::move(smtp),
                                                  smtp_client::load_settings(cf, ipc::DeliveryProtocol::kLmtp),

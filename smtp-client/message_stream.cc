@@ -32,14 +32,17 @@ Status MessageStream::fill(std::string& out, size_t chunk) {
   std::vector<char> buf(chunk);
   auto n = reader_.read_message(pos_, buf.data(), buf.size());
   if (!n) return n.take_error();
-  if (*n == 0) {
-    stuffer_.finish(out);
-    done_ = true;
-    return {};
+  bool last = *n == 0 || pos_ + *n >= reader_.message_size();
+  std::string_view bytes(buf.data(), *n);
+  if (downgrade_) {
+    converted_.clear();
+    downgrade_->feed(bytes, converted_);
+    if (last) downgrade_->finish(converted_);
+    bytes = converted_;
   }
-  stuffer_.feed(std::string_view(buf.data(), *n), out);
+  stuffer_.feed(bytes, out);
   pos_ += *n;
-  if (pos_ >= reader_.message_size()) {
+  if (last) {
     stuffer_.finish(out);
     done_ = true;
   }

@@ -12,10 +12,12 @@
 // ".", which RFC 5321 4.1.1.4 requires.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/base/result.h"
+#include "common/mail/mime_downgrade.h"
 #include "common/queue/qfile_reader.h"
 
 namespace tern::smtp_client {
@@ -38,6 +40,10 @@ class DotStuffer {
 class MessageStream {
  public:
   explicit MessageStream(const queue::QfileReader& reader) : reader_(reader) {}
+  // The same, converted to 7 bits by a downgrade plan of this message
+  // (common/mail/mime_downgrade.h) before it is dot-stuffed.
+  MessageStream(const queue::QfileReader& reader, const mail::DowngradePlan& plan)
+      : reader_(reader), downgrade_(std::make_unique<mail::MimeDowngrade>(plan)) {}
   // Appends up to about `chunk` message bytes, stuffed (and the end of data
   // after the last of them) to out.
   Status fill(std::string& out, size_t chunk);
@@ -47,6 +53,8 @@ class MessageStream {
  private:
   const queue::QfileReader& reader_;
   DotStuffer stuffer_;
+  std::unique_ptr<mail::MimeDowngrade> downgrade_;
+  std::string converted_;
   uint64_t pos_ = 0;
   bool done_ = false;
 };

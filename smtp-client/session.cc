@@ -65,6 +65,8 @@ void Session::run(Job job, Done done) {
   end_replies_ = 0;
   data_accepted_ = false;
   body_.reset();
+  scanner_.reset();
+  downgrade_.reset();
   reconnected_ = false;
   started_ = loop_.clock().now();
   setup_ = Duration{};
@@ -107,6 +109,12 @@ void Session::on_hello_reply(const Reply& r) {
       else if (kw == "8bitmime") features_.eightbit = true;
       else if (kw == "smtputf8") features_.smtputf8 = true;
       else if (kw == "starttls") features_.starttls = true;
+      else if (kw == "auth" || starts_with_nocase(kw, "auth=")) {
+        // "AUTH PLAIN LOGIN", or the pre-RFC 4954 "AUTH=PLAIN LOGIN".
+        if (kw.size() > 5) features_.auth.push_back(upper_ascii(kw.substr(5)));
+        for (size_t w = 1; w < words.size() && features_.auth.size() < 32; ++w)
+          features_.auth.push_back(upper_ascii(words[w]));
+      }
       else if (kw == "size") {
         features_.size = true;
         if (words.size() > 1)
@@ -122,7 +130,7 @@ void Session::on_hello_reply(const Reply& r) {
                       features_.starttls ? "TLS is required, but TLS is not available here (see the log)"
                                          : "TLS is required, but was not offered by host " + peer_.label);
   }
-  start_transaction();
+  after_hello();
 }
 
 // ---- the transaction ------------------------------------------------------------
@@ -176,6 +184,12 @@ void Session::start_transaction() {
                                         peer_.label.c_str()));
     return finish();
   }
+  if (needs_downgrade_scan()) return begin_downgrade_scan();
+  queue_commands();
+}
+
+void Session::queue_commands() {
+  state_ = State::kCommands;
   unsent_.push_back({Command::Kind::kMail, mail_command(), 0});
   for (size_t i = 0; i < job_.rcpts.size(); ++i)
     unsent_.push_back({Command::Kind::kRcpt, rcpt_command(job_.rcpts[i]), i});
@@ -253,7 +267,8 @@ void Session::on_command_reply(const Reply& r) {
 void Session::start_body() {
   data_accepted_ = true;
   state_ = State::kBody;
-  body_ = std::make_unique<MessageStream>(*job_.file);
+  body_ = downgrade_ ? std::make_unique<MessageStream>(*job_.file, *downgrade_)
+                     : std::make_unique<MessageStream>(*job_.file);
   pump_body();
 }
 
@@ -300,6 +315,7 @@ void Session::finish() {
   pending_.clear();
   unsent_.clear();
   body_.reset();
+  scanner_.reset();
   if (fd_.valid()) watch_.set_events(event::IoWatch::kRead | (out_.empty() ? 0 : event::IoWatch::kWrite));
   fail_all(Action::kDeferred, "4.3.0", "no reply for the recipient");  // none left when all went well
 }
@@ -487,6 +503,8 @@ void Session::on_reply(const Reply& r) {
     case State::kHelo:
     case State::kHeloFallback:
       return on_hello_reply(r);
+    case State::kAuth:
+      return on_auth_reply(r);
     case State::kRset:
       if (r.klass() == 2) {
         started_ = loop_.clock().now();
@@ -525,6 +543,8 @@ std::string Session::stage() const {
         case Command::Kind::kData: return "sending DATA command";
       }
       return "sending MAIL FROM";
+    case State::kAuth: return "performing the AUTH handshake";
+    case State::kScanning: return "preparing the message for a host without 8BITMIME";
     case State::kBody: return "sending message body";
     case State::kDataDone: return "sending end of data -- message may be sent more than once";
     default: return "talking";

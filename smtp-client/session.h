@@ -67,6 +67,7 @@
 #include "smtp-client/mx.h"
 #include "smtp-client/nexthop.h"
 #include "smtp-client/outcome.h"
+#include "smtp-client/sasl_client.h"
 #include "common/mail/smtp_reply.h"
 #include "smtp-client/settings.h"
 #include "smtp-client/tls_policy.h"
@@ -103,6 +104,7 @@ struct Features {
   bool eightbit = false;
   bool smtputf8 = false;
   bool starttls = false;
+  std::vector<std::string> auth;  // AUTH mechanisms (RFC 4954), upper case
 };
 
 class Session {
@@ -136,7 +138,7 @@ class Session {
 
  private:
   enum class State { kClosed, kResolving, kConnecting, kGreeting, kHelo, kHeloFallback, kStarttls, kTlsHandshake,
-                     kReady, kRset, kCommands, kBody, kDataDone, kQuit };
+                     kReady, kRset, kAuth, kScanning, kCommands, kBody, kDataDone, kQuit };
   struct Command {
     enum class Kind { kMail, kRcpt, kData } kind;
     std::string text;
@@ -161,7 +163,20 @@ class Session {
   void on_connected();
   void send_hello(bool helo);
   void on_hello_reply(const Reply& r);
+  // After EHLO: AUTH when smtp_sasl_* ask for it (session_auth.cc), then
+  // start_transaction().
+  void after_hello();
+  void on_auth_reply(const Reply& r);
+  void auth_failed(ipc::DeliveryAction action, const std::string& dsn, const std::string& reason,
+                   const std::string& reply = "");
+  std::string sasl_nexthop() const;
   void start_transaction();
+  void queue_commands();
+  // 8-bit downgrade (downgrade.cc): scans the message for a next hop
+  // without 8BITMIME, a chunk per loop turn, then queue_commands().
+  bool needs_downgrade_scan() const;
+  void begin_downgrade_scan();
+  void scan_step();
   void send_commands();
   void on_command_reply(const Reply& r);
   void start_body();
@@ -231,6 +246,11 @@ class Session {
   size_t end_replies_ = 0;  // end-of-data replies received
   bool data_accepted_ = false;
   std::unique_ptr<MessageStream> body_;
+  std::unique_ptr<SaslClient> sasl_;
+  std::unique_ptr<mail::MimeDowngrade> scanner_;
+  uint64_t scan_pos_ = 0;
+  std::optional<mail::DowngradePlan> downgrade_;  // set: convert the body by it
+  std::shared_ptr<int> guard_ = std::make_shared<int>(0);  // posted steps check it
   MonoTime started_{}, xfer_started_{};
   Duration setup_{};
   bool in_xfer_ = false;

@@ -59,7 +59,32 @@ Settings load_settings(const config::MainCf& cf, ipc::DeliveryProtocol protocol)
     s.tls_level = level ? *level : TlsLevel::kMay;  // checked at start (main.cc)
     s.tls_match = cf.list("smtp_tls_verify_cert_match");
   }
+  s.mime_output_conversion = !cf.boolean("disable_mime_output_conversion");
   return s;
+}
+
+}  // namespace tern::smtp_client
+
+namespace tern::smtp_client {
+
+Result<std::shared_ptr<const SaslSettings>> load_sasl_settings(const config::MainCf& cf) {
+  if (!cf.boolean("smtp_sasl_auth_enable")) return std::shared_ptr<const SaslSettings>();
+  auto s = std::make_shared<SaslSettings>();
+  s->enable = true;
+  for (const auto& spec : cf.list("smtp_sasl_password_maps")) {
+    auto t = table::open(spec);
+    if (!t) return make_error(t.error().code, "smtp_sasl_password_maps: " + t.error().text);
+    s->maps.push_back(std::move(*t));
+  }
+  auto o = parse_sasl_options(cf.list("smtp_sasl_security_options"));
+  if (!o) return invalid("smtp_sasl_security_options: " + o.error().text);
+  s->options = *o;
+  auto t = parse_sasl_options(cf.list("smtp_sasl_tls_security_options"));
+  if (!t) return invalid("smtp_sasl_tls_security_options: " + t.error().text);
+  s->tls_options = *t;
+  for (const auto& m : cf.list("smtp_sasl_mechanism_filter")) s->filter.push_back(upper_ascii(m));
+  s->soft_bounce = cf.boolean("smtp_sasl_auth_soft_bounce");
+  return std::shared_ptr<const SaslSettings>(std::move(s));
 }
 
 }  // namespace tern::smtp_client

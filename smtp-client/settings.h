@@ -3,6 +3,7 @@
 // smtp_* for SMTP, lmtp_* for LMTP, named and defaulted as Postfix's smtp(8)
 // and lmtp(8) name them. A request's protocol= picks the set.
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "common/base/clock.h"
 #include "common/config/main_cf.h"
 #include "common/ipc/delivery_protocol.h"
+#include "smtp-client/sasl_client.h"
 
 namespace tern::table {
 class Table;
@@ -45,6 +47,13 @@ struct Settings {
   std::vector<std::string> tls_match;  // smtp_tls_verify_cert_match
   SSL_CTX* tls_ctx = nullptr;          // made before the drop; not owned; null: no TLS
   const table::Table* tls_policy = nullptr;  // smtp_tls_policy_maps; not owned
+  // 8-bit mail to a next hop without 8BITMIME is converted to
+  // quoted-printable (RFC 6152 3); disable_mime_output_conversion = yes
+  // sends it as it is, as Postfix then does.
+  bool mime_output_conversion = true;
+  // smtp_sasl_* (SMTP only; null: no AUTH). Loaded while privileged
+  // (load_sasl_settings), shared by the process's sessions.
+  std::shared_ptr<const SaslSettings> sasl;
 };
 
 // "none", "may", "encrypt", "verify" ("secure" is taken as verify).
@@ -52,5 +61,9 @@ Result<TlsLevel> parse_tls_level(std::string_view text);
 const char* tls_level_name(TlsLevel level);
 
 Settings load_settings(const config::MainCf& cf, ipc::DeliveryProtocol protocol);
+
+// smtp_sasl_*: opens smtp_sasl_password_maps (before the privilege drop,
+// so the file may be root's alone). Null when smtp_sasl_auth_enable is no.
+Result<std::shared_ptr<const SaslSettings>> load_sasl_settings(const config::MainCf& cf);
 
 }  // namespace tern::smtp_client

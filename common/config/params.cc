@@ -175,6 +175,22 @@ std::vector<ParamDef> make_table() {
       {"smtp_tls_verify_cert_match", "hostname", T::kList,
        "SMTP client, verify: the names a certificate must match (hostname = the MX host, nexthop, or a name)"},
 
+      // SMTP client: authentication to a relay, MIME conversion.
+      {"disable_mime_output_conversion", "no", T::kBool,
+       "yes: send 8-bit mail as it is to a next hop without 8BITMIME instead of converting it to quoted-printable"},
+      {"smtp_sasl_auth_enable", "no", T::kBool,
+       "authenticate (AUTH, RFC 4954) to next hops that smtp_sasl_password_maps has a login for"},
+      {"smtp_sasl_password_maps", "", T::kList,
+       "tables mapping a next hop ([host]:port, [host], host or domain) to user:password, read before the privilege drop"},
+      {"smtp_sasl_security_options", "noplaintext, noanonymous", T::kList,
+       "SASL restrictions without TLS: noplaintext (the default) keeps PLAIN and LOGIN off cleartext sessions"},
+      {"smtp_sasl_tls_security_options", "noanonymous", T::kList,
+       "SASL restrictions inside a TLS session, where PLAIN and LOGIN are allowed by default"},
+      {"smtp_sasl_mechanism_filter", "", T::kList,
+       "the SASL mechanisms smtp-client may use, of those the server offers (empty: PLAIN, LOGIN)"},
+      {"smtp_sasl_auth_soft_bounce", "yes", T::kBool,
+       "an authentication failure (even 535) defers the mail instead of bouncing it"},
+
       // SMTP server.
       {"smtpd_tls_cert_file", "", T::kString,
        "PEM certificate chain for smtpd's STARTTLS and smtps (empty: no TLS)"},

@@ -4,6 +4,7 @@ un-stuffed) and answers by rules the test sets; runs in threads, stop()
 ends it. Qmgr: the test's side of the delivery protocol on private/lmtp or
 private/smtp. drop_qmgr() takes qmgr out of a Suite's master.cf so accepted
 messages stay in incoming/; queue_message() sends one through smtpd."""
+import base64
 import os
 import smtplib
 import socket
@@ -15,8 +16,12 @@ from tern_harness import fail, wait_for
 
 class Peer:
     def __init__(self, lmtp=True, path=None, dsn=True, pipelining=True, size=None, smtputf8=True,
-                 greeting="220 fake.test LMTP ready", stall=None, mode=0o666, bind=("127.0.0.1", 0)):
+                 greeting="220 fake.test LMTP ready", stall=None, mode=0o666, bind=("127.0.0.1", 0),
+                 eightbit=True, auth=None, users=None):
         self.lmtp = lmtp
+        self.eightbit = eightbit    # offer 8BITMIME
+        self.auth = auth            # None, or the AUTH mechanisms to offer (["PLAIN", "LOGIN"])
+        self.users = users or {}    # user -> password for AUTH
         self.dsn = dsn
         self.pipelining = pipelining
         self.size = size
@@ -143,7 +148,9 @@ class Peer:
                     if (verb == "LHLO") != self.lmtp:
                         send("500 5.5.1 wrong dialect")
                         continue
-                    caps = ["ENHANCEDSTATUSCODES", "8BITMIME"]
+                    caps = ["ENHANCEDSTATUSCODES"] + (["8BITMIME"] if self.eightbit else [])
+                    if self.auth:
+                        caps.append("AUTH " + " ".join(self.auth))
                     if self.pipelining:
                         caps.append("PIPELINING")
                     if self.dsn:
@@ -166,6 +173,32 @@ class Peer:
                             continue
                     c.sendall(b"this is not a TLS record\r\n")
                     return
+                elif verb == "AUTH" and self.auth:
+                    words = text.split(" ")
+                    mech = words[1].upper() if len(words) > 1 else ""
+                    user = password = None
+                    try:
+                        if mech == "PLAIN":
+                            if len(words) > 2:
+                                ir = words[2]
+                            else:
+                                send("334 ")
+                                ir = (readline() or b"").decode()
+                            parts = base64.b64decode(ir).split(b"\0")
+                            user, password = parts[1].decode(), parts[2].decode()
+                        elif mech == "LOGIN":
+                            send("334 VXNlcm5hbWU6")
+                            user = base64.b64decode(readline() or b"").decode()
+                            send("334 UGFzc3dvcmQ6")
+                            password = base64.b64decode(readline() or b"").decode()
+                    except (ValueError, IndexError):
+                        pass
+                    sess.setdefault("auth_tries", []).append((mech, user))
+                    if user is not None and self.users.get(user) == password:
+                        sess["auth"] = (mech, user)
+                        send("235 2.7.0 Authentication successful")
+                    else:
+                        send("535 5.7.8 Error: authentication failed: bad credentials")
                 elif verb == "HELO":
                     send("250 fake.test")
                 elif verb == "MAIL":
@@ -278,11 +311,12 @@ def drop_qmgr(suite):
         f.write("".join(out))
 
 
-def queue_message(suite, rcpts, body=b"Subject: t\r\n\r\nhello\r\n", mail_options=(), rcpt_options=()):
+def queue_message(suite, rcpts, body=b"Subject: t\r\n\r\nhello\r\n", mail_options=(), rcpt_options=(),
+                  sender="alice@example.org"):
     """Sends one message through smtpd; returns its queue ID (in incoming/)."""
     before = set(suite.queue_files("incoming"))
     s = smtplib.SMTP("127.0.0.1", suite.port(25), timeout=30)
-    s.sendmail("alice@example.org", rcpts, body, mail_options=list(mail_options), rcpt_options=list(rcpt_options))
+    s.sendmail(sender, rcpts, body, mail_options=list(mail_options), rcpt_options=list(rcpt_options))
     s.quit()
     ids = wait_for(lambda: set(suite.queue_files("incoming")) - before, timeout=5)
     if len(ids) != 1:
