@@ -1,5 +1,6 @@
 #include "common/imap/command_reader.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/base/log.h"
@@ -24,6 +25,8 @@ bool reader_atom_char(unsigned char c) {
 
 // Bytes kept from the end of a skipped line, enough for "{" 20 digits "+}".
 constexpr size_t kTailKept = 32;
+// The longest tag peek_tag() looks for.
+constexpr size_t kMaxPeekedTag = 64;
 
 // Whether `tail` (the end of a line without its LF, CR allowed) ends in a
 // non-synchronizing literal announcement "{n+}"; *size is n.
@@ -76,9 +79,20 @@ Event CommandReader::error_event(ReadErrorCode code, std::string text) const {
   Event ev;
   ev.kind = EventKind::kError;
   ev.error.code = code;
-  ev.error.tag = have_tag_ ? command_.tag : "*";
+  ev.error.tag = have_tag_ ? command_.tag : peek_tag();
   ev.error.text = std::move(text);
   return ev;
+}
+
+// The tag of a command line not tokenized yet (too long, or with a NUL), so
+// the client gets a tagged BAD it can match: the bytes at pos_ up to the
+// first space, when they make a valid tag. "*" otherwise.
+std::string CommandReader::peek_tag() const {
+  if (state_ != State::kStart) return "*";
+  std::string_view rest(in_.data() + pos_, std::min<size_t>(in_.size() - pos_, kMaxPeekedTag + 1));
+  size_t sp = rest.find(' ');
+  if (sp == std::string_view::npos || !valid_tag(rest.substr(0, sp))) return "*";
+  return std::string(rest.substr(0, sp));
 }
 
 // After an error in the line that starts at pos_: drops the command and skips

@@ -206,6 +206,7 @@ class CommandReader {
   bool count_value(Event* out);
   void add_value(Value v);
   Event error_event(ReadErrorCode code, std::string text) const;
+  std::string peek_tag() const;
   Step abandon();
   void refuse_with(ReadErrorCode code, std::string text);
   void reset_command();

@@ -1,6 +1,7 @@
 #include "common/imap/search_key.h"
 
 #include <array>
+#include <cstdio>
 
 #include "common/imap/date.h"
 #include "common/imap/response.h"
@@ -187,7 +188,9 @@ std::string day_text(int32_t day) {
   static constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   CivilDate c = civil_date(day);
-  return std::to_string(c.day) + "-" + std::string(kMonths[c.month - 1]) + "-" + std::to_string(c.year);
+  char year[8];
+  snprintf(year, sizeof year, "%04d", c.year);  // date-year = 4DIGIT
+  return std::to_string(c.day) + "-" + std::string(kMonths[c.month - 1]) + "-" + year;
 }
 
 void print(const SearchKey& k, bool top, std::string* out) {
