@@ -196,9 +196,11 @@ Status Folder::sync() {
 // stamp, when the index (as it is now, under the lock) still equals what
 // that scan found.
 Status Folder::record_scan(const FolderLock& lock, const ScanStamp& stamp) {
+  const size_t scanned_with = uids_.bytes();
   if (Status st = uids_.reload(lock); !st) return st;
   if (Status st = index_.refresh(); !st) return st;
-  if (!consistent() || !diff().empty()) return {};  // changed meanwhile: the next sync scans
+  // Changed meanwhile (new UIDs, other files): the next sync scans.
+  if (uids_.bytes() != scanned_with || !consistent() || !diff().empty()) return {};
   ScanStamp s = stamp;
   s.uidlist_bytes = uids_.bytes();
   IndexFrame frame;
