@@ -1,6 +1,7 @@
 #include "authd/authd.h"
 
 #include <openssl/crypto.h>
+#include <sys/socket.h>
 
 #include "authd/client_conn.h"
 #include "authd/master_conn.h"
@@ -45,7 +46,16 @@ void Authd::accept(Fd fd, Protocol protocol, const std::string& peer) {
   uint64_t serial = next_serial_++;
   if (protocol == Protocol::kClient) {
     conns_[serial] = 0;
-    clients_[serial] = std::make_unique<ClientConn>(*this, serial, std::move(fd), next_cuid_++, peer);
+    bool may_confirm = true;
+    if (settings_.confirm_uid) {
+      ucred cred{};
+      socklen_t len = sizeof cred;
+      may_confirm = ::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+                    (cred.uid == 0 || cred.uid == *settings_.confirm_uid);
+    }
+    auto c = std::make_unique<ClientConn>(*this, serial, std::move(fd), next_cuid_++, peer);
+    c->set_may_confirm(may_confirm);
+    clients_[serial] = std::move(c);
   } else {
     conns_[serial] = 1;
     masters_[serial] = std::make_unique<MasterConn>(*this, serial, std::move(fd), peer);
@@ -84,6 +94,27 @@ ClientConn* Authd::find_client(unsigned pid, const std::string& cookie_hex) {
       return c.get();
   }
   return nullptr;
+}
+
+std::string Authd::user_reply(unsigned id, std::string_view user) const {
+  const auth::PasswdEntry* e = users_->find(user);
+  if (!e) return auth::format_notfound(id);
+  std::vector<std::pair<std::string, std::string>> fields;
+  if (!e->home.empty()) fields.emplace_back("home", e->home);
+  fields.emplace_back("uid", std::to_string(e->uid));
+  fields.emplace_back("gid", std::to_string(e->gid));
+  for (const auto& f : e->userdb_fields) fields.push_back(f);
+  return auth::format_user_reply(id, e->user, fields);
+}
+
+std::string Authd::confirm(const auth::RequestCommand& r, const std::string& peer) {
+  ClientConn* c = find_client(r.client_pid, r.cookie_hex);
+  std::optional<std::string> user = c ? c->take_login(r.client_id) : std::nullopt;
+  if (!user) {
+    log::warning("%s: REQUEST %u.%u does not name a finished login", peer.c_str(), r.client_pid, r.client_id);
+    return auth::format_master_fail(r.id);
+  }
+  return user_reply(r.id, *user);
 }
 
 void Authd::check_password(uint64_t serial, const auth::PasswdEntry* entry, std::string plain,

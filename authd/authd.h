@@ -16,8 +16,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include <sys/types.h>
 
 #include "authd/login_failures.h"
+#include "common/auth/master_protocol.h"
 #include "common/auth/passwd_file.h"
 #include "common/base/clock.h"
 #include "common/base/fd.h"
@@ -35,6 +39,10 @@ struct Settings {
   Duration failure_delay = std::chrono::seconds(2);
   FailureLimits failure_limits;  // auth_failure_limit, _window, _ban_time
   std::string service_name = "auth";
+  // Who may confirm logins with REQUEST on the auth client protocol
+  // (client_protocol.h): peers running as this uid (vmail_owner: imapd) or
+  // root. Unset: anyone (unit tests).
+  std::optional<uid_t> confirm_uid;
 };
 
 class ClientConn;
@@ -73,6 +81,12 @@ class Authd {
 
   // The auth client connection with this CPID and cookie, if any.
   ClientConn* find_client(unsigned pid, const std::string& cookie_hex);
+  // The answer to a USER lookup or a confirmed REQUEST for `user`: USER
+  // with home, uid, gid and the userdb fields, or NOTFOUND.
+  std::string user_reply(unsigned id, std::string_view user) const;
+  // REQUEST, from either protocol: the USER reply for the login it names,
+  // taken once, or FAIL.
+  std::string confirm(const auth::RequestCommand& r, const std::string& peer);
 
   // Connections end through here: removed from the tables now, destroyed
   // on the next loop turn (never inside their own callbacks).

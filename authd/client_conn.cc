@@ -75,6 +75,11 @@ void ClientConn::on_line(std::string_view line) {
   }
   if (auto* a = std::get_if<auth::AuthCommand>(&*cmd)) return on_auth(std::move(*a));
   if (auto* c = std::get_if<auth::ContCommand>(&*cmd)) return on_cont(*c);
+  if (auto* r = std::get_if<auth::RequestCommand>(&*cmd)) {
+    if (!may_confirm_) return protocol_error("REQUEST from a peer that may not confirm logins");
+    io_.send(authd_.confirm(*r, strf("auth client %u (%s)", pid_, peer_.c_str())));
+    return;
+  }
   if (auto* c = std::get_if<auth::CancelCommand>(&*cmd)) {
     auto it = requests_.find(c->id);
     // A request being checked finishes on its own and is then dropped.

@@ -43,6 +43,9 @@ class ClientConn {
   // REQUEST from the auth-master side: the user of a finished, successful
   // login with this AUTH id, once; nullopt otherwise.
   std::optional<std::string> take_login(unsigned id);
+  // Whether REQUEST (imapd confirming a login, client_protocol.h) is
+  // answered on this connection: only for peers running as vmail_owner.
+  void set_may_confirm(bool on) { may_confirm_ = on; }
   // For a graceful stop: closes now unless requests are in flight (then
   // when the last one ends).
   void close_if_idle();
@@ -81,6 +84,7 @@ class ClientConn {
   std::string cookie_hex_;
   bool version_ok_ = false;
   unsigned pid_ = 0;  // 0 until CPID: the handshake is not finished
+  bool may_confirm_ = true;
   std::map<unsigned, std::unique_ptr<Request>> requests_;
 };
 

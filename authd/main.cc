@@ -31,6 +31,7 @@ using tern::server::Context;
 
 struct State {
   std::shared_ptr<const tern::auth::PasswdFile> users;
+  uid_t vmail_uid = 0;
   std::unique_ptr<tern::authd::Authd> authd;
   tern::authd::Protocol protocol = tern::authd::Protocol::kClient;
 };
@@ -41,6 +42,7 @@ Status load_users(Context& ctx, State& st) {
   // without root maps them to the invoking user instead.
   auto ids = tern::auth::vmail_ids_for(cf.str("vmail_owner"));
   if (!ids) return ids.take_error();
+  st.vmail_uid = ids->uid;
   std::string path = cf.str("passwd_file");
   std::vector<std::string> warnings;
   auto users = tern::auth::PasswdFile::load(path, *ids, cf.str("virtual_mailbox_base"), &warnings);
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
     s.failure_limits.window = ctx.config().seconds("auth_failure_window");
     s.failure_limits.ban_time = ctx.config().seconds("auth_failure_ban_time");
     s.service_name = ctx.service_name();
+    s.confirm_uid = st.vmail_uid;
     st.authd = std::make_unique<tern::authd::Authd>(ctx.loop(), ctx.workers(), st.users, s,
                                                     [&ctx] { ctx.client_done(); });
     return {};

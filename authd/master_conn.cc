@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include "authd/authd.h"
-#include "authd/client_conn.h"
 #include "common/auth/master_protocol.h"
 #include "common/base/log.h"
 
@@ -23,17 +22,6 @@ void MasterConn::protocol_error(const std::string& why) {
   io_.close(why);
 }
 
-void MasterConn::reply_user(unsigned id, std::string_view user) {
-  const auth::PasswdEntry* e = authd_.users()->find(user);
-  if (!e) return io_.send(auth::format_notfound(id));
-  std::vector<std::pair<std::string, std::string>> fields;
-  if (!e->home.empty()) fields.emplace_back("home", e->home);
-  fields.emplace_back("uid", std::to_string(e->uid));
-  fields.emplace_back("gid", std::to_string(e->gid));
-  for (const auto& f : e->userdb_fields) fields.push_back(f);
-  io_.send(auth::format_user_reply(id, e->user, fields));
-}
-
 void MasterConn::on_line(std::string_view line) {
   auto cmd = auth::parse_master_line(line);
   if (!cmd) return protocol_error(cmd.error().text);
@@ -43,17 +31,8 @@ void MasterConn::on_line(std::string_view line) {
     version_ok_ = true;
     return;
   }
-  if (auto* u = std::get_if<auth::UserCommand>(&*cmd)) return reply_user(u->id, u->user);
-  if (auto* r = std::get_if<auth::RequestCommand>(&*cmd)) {
-    ClientConn* c = authd_.find_client(r->client_pid, r->cookie_hex);
-    std::optional<std::string> user = c ? c->take_login(r->client_id) : std::nullopt;
-    if (!user) {
-      log::warning("userdb client (%s): REQUEST %u.%u does not name a finished login", peer_.c_str(), r->client_pid,
-                   r->client_id);
-      return io_.send(auth::format_master_fail(r->id));
-    }
-    return reply_user(r->id, *user);
-  }
+  if (auto* u = std::get_if<auth::UserCommand>(&*cmd)) return io_.send(authd_.user_reply(u->id, u->user));
+  if (auto* r = std::get_if<auth::RequestCommand>(&*cmd)) return io_.send(authd_.confirm(*r, "userdb client (" + peer_ + ")"));
   protocol_error("VERSION after the handshake");
 }
 

@@ -23,7 +23,6 @@ class MasterConn {
  private:
   void on_line(std::string_view line);
   void protocol_error(const std::string& why);
-  void reply_user(unsigned id, std::string_view user);
 
   Authd& authd_;
   uint64_t serial_;

@@ -13,19 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "common/base/network.h"
 #include "common/base/result.h"
 #include "common/mail/smtp_path.h"
 
 namespace tern::smtpd {
 
-// One mynetworks entry: an IPv4 or IPv6 network.
-struct Network {
-  int family = AF_INET;
-  unsigned char addr[16] = {};
-  int prefix = 0;
-  static Result<Network> parse(std::string_view text);  // "192.0.2.0/24", "[::1]/128", "10.0.0.1"
-  bool contains(const std::string& address) const;
-};
+using tern::Network;  // one mynetworks entry
 
 enum class RelayVerdict {
   kLocal,     // a local domain: accepted (then checked for a mailbox)

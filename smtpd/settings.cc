@@ -65,7 +65,7 @@ Result<Settings> Settings::load(const config::MainCf& cf) {
   if (s.hard_error_limit < 1 || s.recipient_limit < 1) return invalid("smtpd limits must be at least 1");
   for (auto& n : cf.list("mynetworks")) {
     auto net = Network::parse(n);
-    if (!net) return net.take_error();
+    if (!net) return invalid("mynetworks: " + net.error().text);
     s.relay.mynetworks.push_back(*net);
   }
   auto limits = ClientLimits::load(cf);

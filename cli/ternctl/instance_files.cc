@@ -146,8 +146,9 @@ std::vector<Service> services(const InstanceSettings& s) {
        {vmail, login_group}},
       {"Authentication: SASL for smtpd (Dovecot's auth protocol)", "auth", "unix", "-", "n", "n", "-", "-",
        "authd", {auth, priv_group}},
-      {"Authentication for imap-login", "login/auth", "unix", "-", "n", "n", "-", "-", "authd",
-       {auth, login_group}},
+      {"Authentication for imap-login, and imapd's confirmation of its logins: one process (maxproc 1),\n"
+       "# as only the process that did a login can confirm it",
+       "login/auth", "unix", "-", "n", "n", "-", "1", "authd", {auth, login_group}},
       {"User lookups for lmtp-deliver and imapd (Dovecot's auth-master protocol)", "userdb", "unix", "-", "n",
        "n", "-", "-", "authd", {auth, priv_group}},
       {"Queue listing for non-root users (ternqueue, mailq)", "showq", "unix", "n", "-", "y", "-", "-", "showq",

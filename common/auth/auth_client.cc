@@ -56,7 +56,11 @@ Result<ServerLine> parse_server_line(std::string_view line) {
     }
     return ServerLine(ServerFail{*id, reason, temp});
   }
-  // SPID, CUID, COOKIE, and whatever a later minor version adds.
+  if (cmd == "COOKIE") {
+    if (f.size() != 2 || f[1].empty() || f[1].size() > 128) return invalid("auth: broken COOKIE");
+    return ServerLine(ServerCookie{f[1]});
+  }
+  // SPID, CUID, and whatever a later minor version adds.
   return ServerLine(ServerIgnored{});
 }
 
@@ -80,6 +84,7 @@ struct AuthClient::State {
   std::string out, in;
   bool saw_version = false;
   bool handshake_done = false;
+  std::string cookie_hex;
   unsigned next_id = 0;
   unsigned id = 0;          // the request in flight
   bool active = false;
@@ -99,6 +104,7 @@ struct AuthClient::State {
     in.clear();
     out.clear();
     saw_version = handshake_done = false;
+    cookie_hex.clear();
   }
   // Ends the connection and reports a temporary failure for the request in
   // flight. May destroy *this (through the callback).
@@ -194,6 +200,10 @@ bool AuthClient::State::handle_line(std::string_view line) {
     fail("auth: no VERSION from the server");
     return false;
   }
+  if (auto* c = std::get_if<ServerCookie>(&l)) {
+    cookie_hex = c->hex;
+    return true;
+  }
   if (std::holds_alternative<ServerMech>(l) || std::holds_alternative<ServerIgnored>(l)) return true;
   if (std::holds_alternative<ServerDone>(l)) {
     handshake_done = true;
@@ -219,6 +229,9 @@ bool AuthClient::State::handle_line(std::string_view line) {
   if (auto* ok = std::get_if<ServerOk>(&l)) {
     r.outcome = AuthOutcome::kOk;
     r.user = ok->user;
+    r.request_id = id;
+    r.cookie_hex = cookie_hex;
+    r.client_pid = static_cast<unsigned>(::getpid());
   } else {
     auto& f = std::get<ServerFail>(l);
     r.outcome = f.temp ? AuthOutcome::kTempFail : AuthOutcome::kFail;

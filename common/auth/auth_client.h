@@ -39,7 +39,10 @@ struct ServerMech {
   std::vector<std::string> flags;
 };
 struct ServerDone {};
-struct ServerIgnored {};  // SPID, CUID, COOKIE and lines a later minor version may add
+struct ServerIgnored {};  // SPID, CUID and lines a later minor version may add
+struct ServerCookie {
+  std::string hex;  // this connection's cookie, for the auth-master REQUEST
+};
 struct ServerOk {
   unsigned id = 0;
   std::string user;
@@ -53,7 +56,8 @@ struct ServerFail {
   std::string reason;
   bool temp = false;
 };
-using ServerLine = std::variant<ServerVersion, ServerMech, ServerDone, ServerIgnored, ServerOk, ServerCont, ServerFail>;
+using ServerLine =
+    std::variant<ServerVersion, ServerMech, ServerDone, ServerIgnored, ServerCookie, ServerOk, ServerCont, ServerFail>;
 
 // One line without its LF; Errc::kInvalid when it breaks the protocol.
 Result<ServerLine> parse_server_line(std::string_view line);
@@ -73,6 +77,13 @@ struct AuthResult {
   AuthOutcome outcome = AuthOutcome::kTempFail;
   std::string user;    // kOk: the canonical login authd answered with
   std::string reason;  // kFail: the server's reason; kTempFail: what went wrong (for the log)
+  // kOk: what names this login to authd's REQUEST (imapd confirming
+  // imap-login's login): the AUTH id, the connection's COOKIE and the CPID
+  // this process sent. The login stays confirmable only while this
+  // AuthClient (its connection) lives.
+  unsigned request_id = 0;
+  std::string cookie_hex;
+  unsigned client_pid = 0;
 };
 
 class AuthClient {

@@ -107,6 +107,11 @@ Result<ClientCommand> parse_client_line(std::string_view line) {
     if (!id) return invalid("broken CANCEL id");
     return ClientCommand(CancelCommand{*id});
   }
+  if (cmd == "REQUEST") {
+    auto m = parse_master_line(line);
+    if (!m || !std::holds_alternative<RequestCommand>(*m)) return invalid("broken REQUEST");
+    return ClientCommand(std::get<RequestCommand>(std::move(*m)));
+  }
   return invalid("unknown command");
 }
 

@@ -22,6 +22,15 @@
 //       valid-client-cert, session, local_name, ...; resp must be last.
 //   CONT\t<id>\t<base64>            only after a CONT from the server
 //   CANCEL\t<id>
+//   REQUEST\t<id>\t<client pid>\t<client id>\t<cookie hex>
+//       Tern's extension, on login/auth only in practice: imapd confirms a
+//       login that imap-login finished on another connection of this same
+//       process (the auth-master REQUEST of master_protocol.h, answered the
+//       same way: USER\t<id>\t<user>\t<fields> or FAIL\t<id>). It lives
+//       here because only the process that did the login can confirm it,
+//       and master.cf's login/auth is its own authd service (maxproc 1), not
+//       the one behind private/userdb. authd answers it only to a peer
+//       running as vmail_owner (or root), never to imap-login's account.
 // Server replies:
 //   OK\t<id>\tuser=<user>[\t<field>...]
 //   CONT\t<id>\t<base64 challenge>  (may be empty)
@@ -42,6 +51,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/auth/master_protocol.h"
 #include "common/base/result.h"
 
 namespace tern::auth {
@@ -92,7 +102,7 @@ struct ContCommand {
 struct CancelCommand {
   unsigned id = 0;
 };
-using ClientCommand = std::variant<ClientVersion, ClientCpid, AuthCommand, ContCommand, CancelCommand>;
+using ClientCommand = std::variant<ClientVersion, ClientCpid, AuthCommand, ContCommand, CancelCommand, RequestCommand>;
 
 // One line without its LF. Errc::kInvalid (or kLimit) means the peer broke
 // the protocol: close the connection.

@@ -191,6 +191,23 @@ std::vector<ParamDef> make_table() {
       {"smtp_sasl_auth_soft_bounce", "yes", T::kBool,
        "an authentication failure (even 535) defers the mail instead of bouncing it"},
 
+      // IMAP (imap-login; imapd's own parameters are beside it).
+      {"imapd_tls_cert_file", "$smtpd_tls_cert_file", T::kString,
+       "PEM certificate chain for imap-login's STARTTLS (143) and imaps (993); default: smtpd's"},
+      {"imapd_tls_key_file", "$smtpd_tls_key_file", T::kString,
+       "PEM private key of imapd_tls_cert_file, read before the privilege drop"},
+      {"imapd_tls_protocols", ">=TLSv1.2", T::kString,
+       "the oldest TLS version imap-login accepts: >=TLSv1.2 or >=TLSv1.3"},
+      {"imap_tls_wrappermode", "no", T::kBool, "yes: TLS from the first byte (imaps, port 993, RFC 8314)"},
+      {"disable_plaintext_auth", "yes", T::kBool,
+       "IMAP LOGIN and AUTHENTICATE only over TLS or from login_trusted_networks (Dovecot's name)"},
+      {"login_trusted_networks", "", T::kList,
+       "networks whose IMAP clients may log in without TLS (Dovecot's name); loopback is not implied"},
+      {"imap_login_timeout", "180s", T::kTime,
+       "how long an IMAP client may take from connecting to logging in"},
+      {"imap_login_client_connection_limit", "20", T::kInt,
+       "IMAP connections not yet logged in from one client address, per imap-login process (0: no limit)"},
+
       // SMTP server.
       {"smtpd_tls_cert_file", "", T::kString,
        "PEM certificate chain for smtpd's STARTTLS and smtps (empty: no TLS)"},

@@ -186,6 +186,33 @@ TEST_CASE("authd: userdb answers USER and confirms a login once with REQUEST", "
   ::close(c);
 }
 
+TEST_CASE("authd: imapd confirms imap-login's login with REQUEST on login/auth itself, once", "[authd]") {
+  Harness h;
+  std::string lbuf, ibuf;
+  int login = h.connect(authd::Protocol::kClient);  // imap-login
+  std::string cookie;
+  for (std::string l; (l = h.line(login, lbuf)) != "DONE\n";)
+    if (l.rfind("COOKIE\t", 0) == 0) cookie = l.substr(7, 32);
+  h.send(login, "VERSION\t1\t2\nCPID\t4321\n");
+  h.send(login, "AUTH\t7\tPLAIN\tservice=imap\tsecured\tresp=" + plain("demo@example.test", "secret") + "\n");
+  CHECK(h.line(login, lbuf) == "OK\t7\tuser=demo@example.test\n");
+
+  int imapd = h.connect(authd::Protocol::kClient);  // a second connection: imapd
+  for (std::string l; (l = h.line(imapd, ibuf)) != "DONE\n";) REQUIRE(!l.empty());
+  h.send(imapd, "VERSION\t1\t2\nCPID\t999\n");
+  h.send(imapd, "REQUEST\t1\t4321\t7\t" + std::string(32, 'f') + "\n");
+  CHECK(h.line(imapd, ibuf) == "FAIL\t1\n");  // a forged cookie
+  h.send(imapd, "REQUEST\t2\t4321\t7\t" + cookie + "\n");
+  CHECK(h.line(imapd, ibuf) ==
+        "USER\t2\tdemo@example.test\thome=/srv/mail/demo\tuid=5000\tgid=5000\tquota_rule=*:storage=1G\n");
+  h.send(imapd, "REQUEST\t3\t4321\t7\t" + cookie + "\n");
+  CHECK(h.line(imapd, ibuf) == "FAIL\t3\n");  // only once
+  h.send(imapd, "REQUEST\tx\n");
+  CHECK(h.line(imapd, ibuf) == "");  // a broken REQUEST closes the connection
+  ::close(imapd);
+  ::close(login);
+}
+
 TEST_CASE("authd: the service name picks the protocol", "[authd]") {
   CHECK(authd::protocol_for_service("auth") == authd::Protocol::kClient);
   CHECK(authd::protocol_for_service("login/auth") == authd::Protocol::kClient);

@@ -29,7 +29,9 @@ TEST_CASE("auth_client: parses each line authd's handshake and answers hold", "[
   REQUIRE(m.ok());
   CHECK(std::get<ServerMech>(*m).name == "PLAIN");
   CHECK(std::get<ServerMech>(*m).flags == std::vector<std::string>{"plaintext"});
-  for (const char* line : {"SPID\t123", "CUID\t7", "COOKIE\t00112233445566778899aabbccddeeff", "FUTURE\tx"})
+  CHECK(std::get<ServerCookie>(*parse_server_line("COOKIE\t00112233445566778899aabbccddeeff")).hex ==
+        "00112233445566778899aabbccddeeff");
+  for (const char* line : {"SPID\t123", "CUID\t7", "FUTURE\tx"})
     CHECK(std::holds_alternative<ServerIgnored>(*parse_server_line(line)));
   CHECK(std::holds_alternative<ServerDone>(*parse_server_line("DONE")));
   auto ok = parse_server_line("OK\t3\tuser=demo@example.test\tfoo=bar");
@@ -154,6 +156,10 @@ TEST_CASE("auth_client: a LOGIN exchange relays the server's challenges and ends
   REQUIRE(result);
   CHECK(result->outcome == AuthOutcome::kOk);
   CHECK(result->user == "demo@example.test");
+  // What imapd needs to confirm this login with authd's REQUEST.
+  CHECK(result->request_id == 1);
+  CHECK(result->cookie_hex == "ab");
+  CHECK(result->client_pid == static_cast<unsigned>(::getpid()));
   CHECK(challenges == std::vector<std::string>{"VXNlcm5hbWU6", "UGFzc3dvcmQ6"});
 }
 

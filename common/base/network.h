@@ -1,0 +1,24 @@
+#pragma once
+// An IPv4 or IPv6 network ("192.0.2.0/24", "[2001:db8::]/32", "10.0.0.1"):
+// mynetworks and the smtpd limit exceptions, imap-login's
+// login_trusted_networks.
+
+#include <sys/socket.h>
+
+#include <string>
+#include <string_view>
+
+#include "common/base/result.h"
+
+namespace tern {
+
+struct Network {
+  int family = AF_INET;
+  unsigned char addr[16] = {};
+  int prefix = 0;
+  // Errors name the problem, not the parameter: the caller prefixes it.
+  static Result<Network> parse(std::string_view text);
+  bool contains(const std::string& address) const;
+};
+
+}  // namespace tern
