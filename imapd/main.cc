@@ -24,6 +24,7 @@
 #include "common/base/log.h"
 #include "common/base/strings.h"
 #include "common/server/skeleton.h"
+#include "imapd/handoff.h"
 #include "imapd/imapd.h"
 
 namespace {
@@ -149,6 +150,7 @@ int run_stdio(int argc, char** argv) {
 int run_daemon(int argc, char** argv) {
   std::optional<imapd::Settings> settings;
   std::unique_ptr<imapd::Imapd> imapd;
+  std::unique_ptr<imapd::HandoffListener> handoff;
   server::ServiceSpec spec;
   spec.program = "imapd";
   spec.init_privileged = [&](server::Context& ctx) -> Status {
@@ -160,18 +162,28 @@ int run_daemon(int argc, char** argv) {
   spec.init_unprivileged = [&](server::Context& ctx) -> Status {
     settings->userdb_socket = ctx.jail_path(settings->userdb_socket);
     imapd = std::make_unique<imapd::Imapd>(ctx.loop(), ctx.workers(), *settings);
+    // Each connection on login/imap is one client of this process: the
+    // handoff, then (once authd confirmed the login) the session.
+    imapd->on_session_end([&ctx] { ctx.client_done(); });
+    handoff = std::make_unique<imapd::HandoffListener>(
+        ctx.loop(), ctx.jail_path(ctx.config().str("queue_directory") + "/login/auth"), std::chrono::seconds(20),
+        [&](Fd client, imapd::UserInfo user, imapd::ClientInfo info, std::optional<std::string> tag,
+            std::string pending) {
+          if (!user.home.empty() && user.home[0] != '/' && !settings->mailbox_base.empty())
+            user.home = settings->mailbox_base + "/" + user.home;
+          imapd->serve(std::move(client), std::move(user), std::move(info), std::move(tag), std::move(pending));
+        },
+        [&ctx] { ctx.client_done(); });
     return {};
   };
-  spec.on_connection = [&](server::Context& ctx, Fd fd, const server::Peer&) {
-    // The handoff from imap-login (imapd/handoff.h) is not wired yet.
-    log::warning("login/imap: no handoff protocol yet; closing the connection");
-    fd.reset();
-    ctx.client_done();
-  };
+  spec.on_connection = [&](server::Context&, Fd fd, const server::Peer&) { handoff->accept(std::move(fd)); };
   spec.on_stop = [&](server::Context&) {
     if (imapd) imapd->shutdown();
   };
-  spec.on_exit = [&](server::Context&) { imapd.reset(); };
+  spec.on_exit = [&](server::Context&) {
+    handoff.reset();
+    imapd.reset();
+  };
   spec.overload_reply = "* BYE Server busy, try again later\r\n";
   return server::run_service(argc, argv, std::move(spec));
 }

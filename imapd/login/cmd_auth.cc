@@ -32,13 +32,6 @@ namespace {
 constexpr std::string_view kPrivacyRequired =
     " NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.";
 
-std::string printable(std::string_view s) {
-  std::string out(s.substr(0, 64));
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
-  return out;
-}
-
 }  // namespace
 
 void Session::cmd_login(imap::Command& c) {

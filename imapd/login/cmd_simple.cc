@@ -4,17 +4,6 @@
 #include "imapd/login/session.h"
 
 namespace tern::imap_login {
-namespace {
-
-// An ID value for the log: printable ASCII, bounded.
-std::string printable(std::string_view s) {
-  std::string out(s.substr(0, 64));
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
-  return out;
-}
-
-}  // namespace
 
 void Session::cmd_capability(const imap::Command& c) {
   if (!c.args.empty()) return bad(c.tag, "CAPABILITY takes no arguments");

@@ -27,6 +27,13 @@ imap::ReaderLimits reader_limits(const Settings& s) {
 
 }  // namespace
 
+std::string printable(std::string_view s) {
+  std::string out(s.substr(0, 64));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+  return out;
+}
+
 // ---- LoginServer ----------------------------------------------------------
 
 LoginServer::~LoginServer() { *alive_ = false; }

@@ -45,6 +45,10 @@ namespace tern::imap_login {
 
 class Session;
 
+// Client-supplied text for a log line: at most 64 bytes, printable ASCII
+// (controls and 8-bit bytes as '?').
+std::string printable(std::string_view s);
+
 // What the sessions of one process share: settings, the per-address
 // counts, the live sessions and the proxies of logged-in TLS clients.
 class LoginServer {

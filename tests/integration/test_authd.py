@@ -254,8 +254,10 @@ def main():
         password = m.group(2)
         with open(os.path.join(d, "master.cf")) as f:
             mcf = f.read()
-        for svc in ("auth", "login/auth", "userdb"):
-            check(re.search(rf"^{re.escape(svc)}\s+unix\s+-\s+n\s+n\s+-\s+-\s+authd\n  -o tern_user=tern-auth\n", mcf, re.M),
+        # login/auth runs one process: imapd confirms imap-login's logins there.
+        for svc, maxproc in (("auth", "-"), ("login/auth", "1"), ("userdb", "-")):
+            check(re.search(rf"^{re.escape(svc)}\s+unix\s+-\s+n\s+n\s+-\s+{maxproc}\s+authd\n  -o tern_user=tern-auth\n",
+                            mcf, re.M),
                   f"master.cf runs authd for {svc} as tern-auth")
         with open(os.path.join(d, "main.cf"), "a") as f:
             f.write("auth_failure_delay = 2s\n")

@@ -48,6 +48,7 @@ def main():
             f"{root}/libexec/tern/lmtp-deliver", f"{root}/share/man/man8/lmtp-deliver.8",
             f"{root}/libexec/tern/smtp-client", f"{root}/share/man/man8/smtp-client.8",
             f"{root}/libexec/tern/imapd", f"{root}/share/man/man8/imapd.8",
+            f"{root}/libexec/tern/imap-login", f"{root}/share/man/man8/imap-login.8",
         ]
         missing = [p for p in expected if not os.path.exists(p)]
         check(not missing, f"every program, tool, config file and man page is installed: missing {missing}")
