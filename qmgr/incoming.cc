@@ -8,6 +8,7 @@
 
 #include "common/base/durable.h"
 #include "common/base/log.h"
+#include "common/base/strings.h"
 #include "common/queue/qfile_reader.h"
 #include "common/queue/queue_dirs.h"
 
@@ -109,15 +110,23 @@ void take_deferred(const std::string& queue_dir, ScanResult& out, size_t& room, 
     std::string path = queue::path_of(queue_dir, Queue::kDeferred, id);
     struct stat sb;
     if (::stat(path.c_str(), &sb) != 0) continue;
+    bool take = opt.deferred == DeferredScan::kAll;
     if (opt.deferred == DeferredScan::kDue) {
       long long mtime_ns = static_cast<long long>(sb.st_mtim.tv_sec) * 1000000000LL + sb.st_mtim.tv_nsec;
-      if (mtime_ns > now_ns) continue;
+      take = mtime_ns <= now_ns;
     }
+    if (!take && opt.sites.empty()) continue;
     if (room == 0) {
       out.more = true;
       return;
     }
     auto reader = queue::QfileReader::open(path);
+    if (!take && reader) {
+      // ternqueue -s: only mail with a recipient still to go to the site.
+      for (const auto& r : reader->envelope().recipients)
+        take = take || (!queue::is_final(r.status) && opt.sites.count(address_domain(r.address)));
+      if (!take) continue;
+    }
     if (!reader) {
       if (vanished(reader.error())) continue;
       log::warning("%s: cannot read the queue file, moving it to corrupt/: %s", id.c_str(),
@@ -162,7 +171,7 @@ ScanResult scan_queue(const std::string& queue_dir, const std::set<std::string>&
   if (full) out.returned = return_unknown(queue_dir, known);
   size_t room = opt.room;
   take_incoming(queue_dir, out, room);
-  if (full && opt.deferred != DeferredScan::kNone) take_deferred(queue_dir, out, room, opt);
+  if (full && (opt.deferred != DeferredScan::kNone || !opt.sites.empty())) take_deferred(queue_dir, out, room, opt);
   if (full) list_active(queue_dir, out);
   return out;
 }
@@ -173,8 +182,18 @@ ScanResult scan_queue(const std::string& queue_dir, const std::set<std::string>&
   return scan_queue(queue_dir, known, opt);
 }
 
+std::string address_domain(std::string_view address) {
+  size_t at = address.rfind('@');
+  return at == std::string_view::npos ? std::string() : to_lower(address.substr(at + 1));
+}
+
+void Incoming::request_site(const std::string& domain) {
+  sites_.insert(to_lower(domain));
+  request_scan(ScanKind::kFull);
+}
+
 void Incoming::request_scan(ScanKind kind, DeferredScan deferred) {
-  if (deferred != DeferredScan::kNone) kind = ScanKind::kFull;
+  if (deferred != DeferredScan::kNone || !sites_.empty()) kind = ScanKind::kFull;
   if (running_) {
     again_ = true;
     again_full_ |= kind == ScanKind::kFull;
@@ -189,6 +208,7 @@ void Incoming::request_scan(ScanKind kind, DeferredScan deferred) {
   opt.room = active_.size() >= limit_ ? 0 : limit_ - active_.size();
   opt.deferred = deferred;
   opt.now = clock_.wall_now();
+  if (kind == ScanKind::kFull) opt.sites = std::exchange(sites_, {});
   pool_.submit([dir, result, opt, known = active_.ids()] { *result = scan_queue(dir, known, opt); },
                [this, result, kind, deferred] { scan_done(std::move(*result), kind, deferred); });
 }

@@ -42,6 +42,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -69,7 +70,14 @@ struct ScanOptions {
   size_t room = static_cast<size_t>(-1);  // most files to take in
   DeferredScan deferred = DeferredScan::kNone;  // only with kFull
   WallTime now{};  // for kDue: files whose mtime is not after it
+  // Also every deferred message with a recipient not yet final in one of
+  // these domains (lower case), whatever its next attempt time: ternqueue
+  // -s (only with kFull).
+  std::set<std::string> sites;
 };
+
+// The domain of an address, lower-cased ("" without an "@").
+std::string address_domain(std::string_view address);
 
 // One scan, blocking (for the worker pool and for tests). `known`: the IDs
 // of the ActiveSet when the scan started.
@@ -83,6 +91,11 @@ class Incoming {
            size_t active_limit = static_cast<size_t>(-1))
       : pool_(pool), queue_dir_(std::move(queue_dir)), active_(active), clock_(clock), limit_(active_limit) {}
   void request_scan(ScanKind kind = ScanKind::kFull, DeferredScan deferred = DeferredScan::kNone);
+  // ternqueue -s: bring back every deferred message for this domain now
+  // (a full scan that reads the envelope of each deferred file; Postfix's
+  // fast-flush logs would avoid that read, at the cost of a per-site log
+  // to keep).
+  void request_site(const std::string& domain);
   // A message left the active set: scan again if the last scan left files.
   void room_freed();
   int moved() const { return moved_; }
@@ -102,6 +115,7 @@ class Incoming {
   bool again_ = false;
   bool again_full_ = false;
   DeferredScan again_deferred_ = DeferredScan::kNone;
+  std::set<std::string> sites_;  // for the next full scan
   bool more_ = false;
   ScanKind more_kind_ = ScanKind::kIncoming;
   DeferredScan more_deferred_ = DeferredScan::kNone;

@@ -16,6 +16,11 @@
 //   'F'  flush (ternqueue -f): 'A', and connect again at once to every
 //        delivery agent qmgr had given up on for transport_retry_time
 //        (Postfix's QMGR_REQ_FLUSH_DEAD)
+//   'S' DOMAIN LF   (ternqueue -s DOMAIN) bring back every deferred message
+//        with a recipient not yet final in DOMAIN now, and connect again
+//        to the delivery agents given up on; DOMAIN at most kMaxSite
+//        bytes of letters, digits, '-', '.', '_', ':' and '[]' (else the
+//        request counts as 'W')
 // Any other byte, or none within a second, counts as 'W'. Deferred
 // messages whose next attempt has come are brought back every
 // queue_run_delay and at start-up, as Postfix's qmgr does.
@@ -24,6 +29,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,12 +48,26 @@ namespace {
 
 using namespace tern;
 
-// One public/qmgr client: waits for its byte.
+// One public/qmgr client: waits for its byte (for 'S', its line).
 struct Trigger {
   Fd fd;
   event::IoWatch watch;
   event::Timer timer;
+  std::string got;
 };
+
+constexpr size_t kMaxSite = 255;
+
+// The domain of an 'S' request, "" when it is not one.
+std::string site_of(const std::string& got) {
+  size_t nl = got.find('\n');
+  if (got.size() < 2 || got[0] != 'S' || nl == std::string::npos) return "";
+  std::string site = got.substr(1, nl - 1);
+  if (site.empty() || site.size() > kMaxSite) return "";
+  for (char c : site)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || std::strchr("-._:[]", c))) return "";
+  return site;
+}
 
 }  // namespace
 
@@ -114,8 +135,11 @@ int main(int argc, char** argv) {
     int key = fd.get();
     auto t = std::make_unique<Trigger>();
     t->fd = std::move(fd);
-    auto finish = [&, key](char what) {
-      if (what == 'F' || what == 'A') {
+    auto finish = [&, key](char what, const std::string& site) {
+      if (what == 'S' && !site.empty()) {
+        scheduler->flush();
+        incoming->request_site(site);
+      } else if (what == 'F' || what == 'A') {
         if (what == 'F') scheduler->flush();
         incoming->request_scan(qmgr::ScanKind::kFull, qmgr::DeferredScan::kAll);
       } else {
@@ -130,18 +154,25 @@ int main(int argc, char** argv) {
     t->watch = event::IoWatch(ctx.loop(), t->fd.get(), event::IoWatch::kRead, [&, key, finish](short) {
       auto it = triggers.find(key);
       if (it == triggers.end() || !it->second->watch.active()) return;
-      char c = 'W';
-      ssize_t n = ::recv(it->second->fd.get(), &c, 1, MSG_DONTWAIT);
+      Trigger& tr = *it->second;
+      char buf[kMaxSite + 3];
+      ssize_t n = ::recv(tr.fd.get(), buf, sizeof buf, MSG_DONTWAIT);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-      it->second->watch.cancel();
-      it->second->timer.cancel();
-      finish(n == 1 ? c : 'W');
+      if (n > 0) tr.got.append(buf, static_cast<size_t>(n));
+      // 'S' waits for its line (or the end, or too many bytes).
+      bool more = n > 0 && !tr.got.empty() && tr.got[0] == 'S' && tr.got.find('\n') == std::string::npos &&
+                  tr.got.size() <= kMaxSite + 1;
+      if (more) return;
+      tr.watch.cancel();
+      tr.timer.cancel();
+      char what = tr.got.empty() ? 'W' : tr.got[0];
+      finish(what, site_of(tr.got));
     });
     t->timer = event::Timer(ctx.loop(), [&, key, finish] {
       auto it = triggers.find(key);
       if (it == triggers.end()) return;
       it->second->watch.cancel();
-      finish('W');
+      finish('W', "");
     });
     t->timer.start(std::chrono::seconds(1));
     triggers[key] = std::move(t);

@@ -18,12 +18,20 @@ bool wants_notice(const queue::Envelope& env, const queue::Recipient& rcpt, Noti
   return queue::wants_notice(rcpt.notify, k);
 }
 
-namespace {
-queue::QueueIdGenerator& id_generator(Clock& clock) {
+queue::QueueIdGenerator& notice_ids(Clock& clock) {
+  // One generator for every notice of the process, so two never share an ID.
   static queue::QueueIdGenerator gen(clock);
   return gen;
 }
-}  // namespace
+
+queue::DsnSettings dsn_settings(const Settings& settings) {
+  queue::DsnSettings ds;
+  ds.myhostname = settings.myhostname;
+  ds.bounce_size_limit = settings.bounce_size_limit;
+  ds.myorigin = settings.myorigin;
+  ds.double_bounce_recipient = settings.double_bounce_recipient;
+  return ds;
+}
 
 Result<std::string> queue_notice(NoticeKind kind, const queue::QfileReader& reader,
                                  const std::vector<NoticeRecipient>& recipients, const Settings& settings,
@@ -48,12 +56,7 @@ Result<std::string> queue_notice(NoticeKind kind, const queue::QfileReader& read
     req.recipients.push_back(std::move(rep));
   }
   if (req.recipients.empty()) return std::string();
-  queue::DsnSettings ds;
-  ds.myhostname = settings.myhostname;
-  ds.bounce_size_limit = settings.bounce_size_limit;
-  ds.myorigin = settings.myorigin;
-  ds.double_bounce_recipient = settings.double_bounce_recipient;
-  auto id = queue::queue_dsn(req, ds, settings.cleanup, id_generator(clock), clock);
+  auto id = queue::queue_dsn(req, dsn_settings(settings), settings.cleanup, notice_ids(clock), clock);
   if (!id && id.error().code == Errc::kNotFound) return std::string();
   return id;
 }

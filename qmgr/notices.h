@@ -16,7 +16,9 @@
 #include "common/base/clock.h"
 #include "common/base/result.h"
 #include "common/queue/qfile.h"
+#include "common/queue/dsn.h"
 #include "common/queue/qfile_reader.h"
+#include "common/queue/queue_id.h"
 #include "qmgr/settings.h"
 
 namespace tern::qmgr {
@@ -43,6 +45,11 @@ bool wants_notice(const queue::Envelope& env, const queue::Recipient& rcpt, Noti
 Result<std::string> queue_notice(NoticeKind kind, const queue::QfileReader& reader,
                                  const std::vector<NoticeRecipient>& recipients, const Settings& settings,
                                  Clock& clock);
+
+// What every notice of qmgr shares: the DSN settings, and one queue ID
+// generator for the process (so two notices never get the same ID).
+queue::DsnSettings dsn_settings(const Settings& settings);
+queue::QueueIdGenerator& notice_ids(Clock& clock);
 
 // Records each deferred recipient's latest diagnostic in defer/<hash>/ID
 // (shown by mailq), and removes that log when the message leaves.

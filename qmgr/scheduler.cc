@@ -16,6 +16,7 @@
 #include "common/queue/qfile_reader.h"
 #include "common/queue/queue_dirs.h"
 #include "qmgr/backoff.h"
+#include "qmgr/delay_warning.h"
 #include "qmgr/notices.h"
 #include "qmgr/routing.h"
 
@@ -157,14 +158,15 @@ struct FinishPlan {
   std::vector<NoticeRecipient> succeeded;  // to mark delivered/relayed after the success notice
   std::vector<std::pair<size_t, RcptStatus>> plain;  // final without a notice (a failed write, again)
   std::vector<DeferReason> deferred;
+  bool delay_warning = false;  // a delay report is due if the message stays deferred
   bool all_final = false;
   bool gone = false;
   WallTime next_attempt{};
 };
 
 struct FinishResult {
-  std::string failure_notice, success_notice;
-  std::string failure_error, success_error, write_error, move_error;
+  std::string failure_notice, success_notice, delay_notice;
+  std::string failure_error, success_error, delay_error, write_error, move_error;
   bool failed_marked = false;
   bool removed = false;
   bool moved = false;
@@ -668,6 +670,7 @@ void Scheduler::maybe_finish(const std::shared_ptr<Message>& m) {
     }
   }
   plan->all_final = !any_deferred || expire;
+  plan->delay_warning = !plan->all_final && !m->gone && delay_warning_due(m->env, now, settings_.delay_warning);
   plan->next_attempt = now + backoff_delay(m->env.arrival, now, settings_.backoff);
   if (!m->gone) active_.pin(m->id, true);
   auto res = std::make_shared<FinishResult>();
@@ -710,7 +713,19 @@ void Scheduler::maybe_finish(const std::shared_ptr<Message>& m) {
         // them: then they are marked before anything else can happen.
         bool removing = all_final && !plan->gone && plan->failed.empty() && plan->succeeded.empty();
         if (!removing) {
-          if (auto st = reader.set_recipient_statuses(changes); !st) {
+          if (plan->delay_warning && all_final == plan->all_final) {
+          // The message stays deferred (no failure notice failed): the one
+          // delay report, then its recipients marked "delayed".
+          std::vector<size_t> marked;
+          auto r = queue_delay_warning(reader, plan->deferred, *s, *clock, marked);
+          if (r) {
+            res->delay_notice = *r;
+            for (size_t i : marked) changes.emplace_back(i, RcptStatus::kDelayed);
+          } else {
+            res->delay_error = r.error().text;
+          }
+        }
+        if (auto st = reader.set_recipient_statuses(changes); !st) {
             res->write_error = st.error().text;
             all_final = false;
           }
@@ -765,6 +780,9 @@ void Scheduler::finished(const std::shared_ptr<Message>& m, FinishResult& r) {
   const char* id = m->id.c_str();
   if (!r.failure_notice.empty()) log::info("%s: sender non-delivery notification: %s", id, r.failure_notice.c_str());
   if (!r.success_notice.empty()) log::info("%s: sender delivery status notification: %s", id, r.success_notice.c_str());
+  if (!r.delay_notice.empty()) log::info("%s: sender delay notification: %s", id, r.delay_notice.c_str());
+  if (!r.delay_error.empty())
+    log::warning("%s: cannot queue the delay notification (tried again next time): %s", id, r.delay_error.c_str());
   if (!r.failure_error.empty())
     log::warning("%s: cannot queue the non-delivery notification, the recipients stay deferred: %s", id,
                  r.failure_error.c_str());

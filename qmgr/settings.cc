@@ -58,6 +58,7 @@ Result<std::unique_ptr<Settings>> load_settings(const config::MainCf& cf, const 
   s.backoff.maximal = cf.seconds("maximal_backoff_time");
   s.backoff.queue_lifetime = cf.seconds("maximal_queue_lifetime");
   s.backoff.bounce_lifetime = cf.seconds("bounce_queue_lifetime");
+  s.delay_warning = cf.seconds("delay_warning_time");
   if (s.backoff.minimal <= Duration::zero()) return invalid("minimal_backoff_time: must be at least 1s");
   long long active = cf.integer("qmgr_message_active_limit");
   if (active < 1) return invalid("qmgr_message_active_limit: must be at least 1");

@@ -33,6 +33,7 @@ struct Settings {
   std::map<std::string, TransportLimits> transport_limits;  // <transport>_destination_*_limit
   Duration transport_retry = std::chrono::seconds(60);      // transport_retry_time
   int hopcount_limit = 50;
+  Duration delay_warning{};  // delay_warning_time; 0: no delay reports (delay_warning.h)
   // For the notices qmgr queues (DSNs).
   std::string myhostname;
   std::string myorigin;

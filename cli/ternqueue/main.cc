@@ -6,6 +6,8 @@
 //   ternqueue [-c DIR] -f            flush: ask qmgr to try every deferred
 //                                    message now (the 'F' request on
 //                                    public/qmgr, qmgr/main.cc)
+//   ternqueue [-c DIR] -s DOMAIN     the same for the deferred messages with
+//                                    recipients in DOMAIN (the 'S' request)
 //
 // Who may read the queue directories (root, the mail system, the owner of a
 // personal instance) lists them directly; anyone else gets the same listing
@@ -19,6 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -44,7 +47,7 @@ using queue::ListingFormatter;
 constexpr int kShowqTimeoutSeconds = 60;
 
 int usage() {
-  std::fprintf(stderr, "usage: ternqueue [-c config_dir] -p | -j | -i queue_id | -f\n");
+  std::fprintf(stderr, "usage: ternqueue [-c config_dir] -p | -j | -i queue_id | -f | -s domain\n");
   return 2;
 }
 
@@ -144,9 +147,11 @@ int main(int argc, char** argv) {
   char mode = 0;
   std::string only_id;
   int c;
-  while ((c = getopt(argc, argv, "c:pji:f")) != -1) {
+  std::string site;
+  while ((c = getopt(argc, argv, "c:pji:fs:")) != -1) {
     switch (c) {
       case 'f': mode = 'f'; break;
+      case 's': mode = 's'; site = optarg; break;
       case 'c': config_dir = optarg; break;
       case 'p': mode = 'p'; break;
       case 'j': mode = 'j'; break;
@@ -162,6 +167,16 @@ int main(int argc, char** argv) {
   auto cf = config::MainCf::load(config_dir);
   if (!cf) fatal(cf.error().text);
   std::string queue_dir = cf->str("queue_directory");
+  if (mode == 's') {
+    // qmgr checks the name too; a clear message here beats a silent 'W'.
+    bool ok = !site.empty() && site.size() <= 255;
+    for (char ch : site)
+      ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || std::strchr("-._:[]", ch));
+    if (!ok) fatal("bad domain name: " + site);
+    if (auto st = server::trigger(queue_dir + "/public/qmgr", "S" + site + "\n"); !st)
+      fatal("cannot flush " + site + ": " + st.error().text + " (is the mail system running?)");
+    return 0;
+  }
   if (mode == 'f') {
     if (auto st = server::trigger(queue_dir + "/public/qmgr", 'F'); !st)
       fatal("cannot flush the queue: " + st.error().text + " (is the mail system running?)");

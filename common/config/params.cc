@@ -322,6 +322,8 @@ std::vector<ParamDef> make_table() {
       {"maximal_backoff_time", "4000s", T::kTime, "the longest wait between two attempts of a deferred message"},
       {"maximal_queue_lifetime", "5d", T::kTime,
        "how long a message may stay deferred before it is returned to its sender"},
+      {"delay_warning_time", "0h", T::kTime,
+       "a message still deferred this long gets one delay report (action delayed) to its sender; 0: none"},
       {"bounce_queue_lifetime", "5d", T::kTime,
        "the same for a message from the null sender (a bounce); then it is given up"},
       {"transport_retry_time", "60s", T::kTime,

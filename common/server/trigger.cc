@@ -9,7 +9,9 @@
 
 namespace tern::server {
 
-Status trigger(const std::string& socket_path, char what) {
+Status trigger(const std::string& socket_path, char what) { return trigger(socket_path, std::string_view(&what, 1)); }
+
+Status trigger(const std::string& socket_path, std::string_view request) {
   sockaddr_un sun{};
   sun.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof sun.sun_path) return invalid("socket path too long: " + socket_path);
@@ -18,7 +20,7 @@ Status trigger(const std::string& socket_path, char what) {
   if (s < 0) return sys_error("socket");
   Fd fd(s);
   if (::connect(s, reinterpret_cast<sockaddr*>(&sun), sizeof sun) < 0) return sys_error("connect " + socket_path);
-  if (::send(s, &what, 1, MSG_NOSIGNAL) < 0) return sys_error("send " + socket_path);
+  if (::send(s, request.data(), request.size(), MSG_NOSIGNAL) < 0) return sys_error("send " + socket_path);
   return {};
 }
 

@@ -5,11 +5,14 @@
 // the work on its next periodic scan.
 
 #include <string>
+#include <string_view>
 
 #include "common/base/result.h"
 
 namespace tern::server {
 
 Status trigger(const std::string& socket_path, char what = 'W');
+// The same with a few bytes (one send; qmgr's "S<site>\n", qmgr/main.cc).
+Status trigger(const std::string& socket_path, std::string_view request);
 
 }  // namespace tern::server
