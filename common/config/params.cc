@@ -205,7 +205,7 @@ std::vector<ParamDef> make_table() {
        "networks whose IMAP clients may log in without TLS (Dovecot's name); loopback is not implied"},
       {"imap_login_timeout", "180s", T::kTime,
        "how long an IMAP client may take from connecting to logging in"},
-      {"imap_login_client_connection_limit", "20", T::kInt,
+      {"imap_login_client_connection_limit", "50", T::kInt,
        "IMAP connections not yet logged in from one client address, per imap-login process (0: no limit)"},
 
       // SMTP server.

@@ -23,7 +23,7 @@ struct Settings {
   bool disable_plaintext_auth = true;
   std::vector<Network> trusted_networks;
   Duration login_timeout = std::chrono::seconds(180);  // imap_login_timeout: the whole pre-login phase
-  int per_ip_limit = 20;        // imap_login_client_connection_limit (0: none), per process
+  int per_ip_limit = 50;        // imap_login_client_connection_limit (0: none), per process
   size_t max_command = 8192;    // a pre-login command with its literals
   int max_commands = 50;        // commands before login; then BYE
   int max_bad_commands = 10;    // BAD answers before BYE
