@@ -443,7 +443,7 @@ void Session::read_some() {
   auto malformed = [&](const std::string& why) {
     if (state_ == State::kReady || state_ == State::kQuit || state_ == State::kRset) return on_eof(why);
     std::string text = "host " + peer_.label + " sent a malformed reply (" + why + ") while " + stage();
-    if (before_transaction() && hop_.kind != Nexthop::Kind::kUnix) return try_next(Action::kDeferred, "4.5.0", text);
+    if (before_transaction()) return try_next(Action::kDeferred, "4.5.0", text);
     fail_all(Action::kDeferred, "4.5.0", text);
   };
   // Under TLS a record may hold more than one read takes: read on while
@@ -490,7 +490,7 @@ void Session::on_reply(const Reply& r) {
                           ? command_name(protocol_, state_ == State::kHeloFallback)
                           : "end of DATA";
     bool mail_pending = state_ == State::kCommands && !pending_.empty() && pending_.front().kind == Command::Kind::kMail;
-    if ((before_transaction() || mail_pending) && hop_.kind != Nexthop::Kind::kUnix) return next_after_reply(r, cmd);
+    if (before_transaction() || (mail_pending && hop_.kind != Nexthop::Kind::kUnix)) return next_after_reply(r, cmd);
     return fail_reply(r, cmd);
   }
   switch (state_) {
@@ -584,7 +584,7 @@ void Session::on_eof(const std::string& why) {
   }
   std::string text = "lost connection with " + peer_.label + " while " + stage();
   if (!why.empty() && why != "RSET refused") text += " (" + why + ")";
-  if (before_transaction() && hop_.kind != Nexthop::Kind::kUnix) return try_next(Action::kDeferred, "4.4.2", text);
+  if (before_transaction()) return try_next(Action::kDeferred, "4.4.2", text);
   fail_all(Action::kDeferred, "4.4.2", text);
 }
 
@@ -602,7 +602,7 @@ void Session::on_timeout() {
       return on_eof("timeout");
     default: {
       std::string text = "conversation with " + peer_.label + " timed out while " + stage();
-      if (before_transaction() && hop_.kind != Nexthop::Kind::kUnix) return try_next(Action::kDeferred, "4.4.2", text);
+      if (before_transaction()) return try_next(Action::kDeferred, "4.4.2", text);
       fail_all(Action::kDeferred, "4.4.2", text);
     }
   }

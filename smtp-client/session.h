@@ -149,7 +149,8 @@ class Session {
   void on_destination(Destination d);
   void connect_next();
   // The current target failed before the transaction: the next one, or
-  // (none left, or the session limit reached) this failure for everyone.
+  // (none left, the session limit reached, or a unix socket) this failure
+  // for everyone.
   void try_next(ipc::DeliveryAction action, const std::string& dsn, const std::string& reason,
                 const std::string& reply = "");
   bool before_transaction() const;
