@@ -52,7 +52,7 @@ int fail(int status, const char* fmt, ...) {
   return status;
 }
 
-enum class Mode { kDeliver, kSmtp, kQueue, kAliases };
+enum class Mode { kDeliver, kSmtp, kQueue, kAliases, kFlush };
 
 struct Options {
   Mode mode = Mode::kDeliver;
@@ -66,6 +66,7 @@ struct Options {
   queue::DsnRet ret = queue::DsnRet::kUnspecified;  // -R
   std::string envid;         // -V
   std::string config_dir;    // -C, -c ("" : MAIL_CONFIG or the default)
+  std::string flush_site;    // -qRsite ("" with -q: everything)
   std::vector<std::string> recipients;
 };
 
@@ -93,7 +94,7 @@ int parse_args(int argc, char** argv, Options* o) {
   // for compatibility and have no effect.
   int c;
   opterr = 0;
-  while ((c = ::getopt(argc, argv, "+B:C:F:GIL:N:O:R:UV:X:b:c:f:h:imno:p:q:r:tvx")) != -1) {
+  while ((c = ::getopt(argc, argv, "+B:C:F:GIL:N:O:R:UV:X:b:c:f:h:imno:p:q::r:tvx")) != -1) {
     std::string arg = optarg ? optarg : "";
     switch (c) {
       case 'B': break;  // body type (7BIT, 8BITMIME): ignored, the message says it
@@ -143,7 +144,22 @@ int parse_args(int argc, char** argv, Options* o) {
         // -oi is -i; -odi, -odb, -oem, -oXXX: ignored, as Postfix does.
         if (arg == "i") o->ignore_dots = true;
         break;
-      case 'q': return fail(EX_USAGE, "-q is not supported: the queue manager runs the queue");
+      case 'q': {
+        // As Postfix's sendmail: -q flushes the queue (ternqueue -f), -qRsite
+        // one site (ternqueue -s site); -q with an interval (-q30m) is what
+        // a sendmail daemon would run, and qmgr runs the queue.
+        std::string q = optarg ? optarg : "";
+        if (q.empty()) {
+          o->mode = Mode::kFlush;
+        } else if (q[0] == 'R' && q.size() > 1) {
+          o->mode = Mode::kFlush;
+          o->flush_site = q.substr(1);
+        } else {
+          return fail(EX_USAGE, "-q%s is not supported (-q and -qRsite are): the queue manager runs the queue",
+                      q.c_str());
+        }
+        break;
+      }
       case 't': o->extract = true; break;
       default:
         return fail(EX_USAGE, "unknown option -%c or missing value; usage: sendmail [-t] [-i] [-f sender] "
@@ -256,14 +272,15 @@ int run_aliases(const config::MainCf& cf) {
   return status;
 }
 
-int run_queue(const config::MainCf& cf, const std::string& pass_config) {
+// mailq (-bp): ternqueue -p; -q: ternqueue -f; -qRsite: ternqueue -s site.
+int run_queue(const config::MainCf& cf, const std::string& pass_config, const std::vector<std::string>& what) {
   std::string ternqueue = cf.str("command_directory") + "/ternqueue";
   std::vector<std::string> args = {ternqueue};
   if (!pass_config.empty()) {
     args.push_back("-c");
     args.push_back(pass_config);
   }
-  args.push_back("-p");
+  args.insert(args.end(), what.begin(), what.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -291,7 +308,10 @@ int main(int argc, char** argv) {
   if (!cf) return fail(EX_CONFIG, "%s", cf.error().text.c_str());
   if (auto v = cf->validate(); !v) return fail(EX_CONFIG, "%s", v.error().text.c_str());
   switch (o.mode) {
-    case Mode::kQueue: return run_queue(*cf, pass_config);
+    case Mode::kQueue: return run_queue(*cf, pass_config, {"-p"});
+    case Mode::kFlush:
+      return run_queue(*cf, pass_config,
+                       o.flush_site.empty() ? std::vector<std::string>{"-f"} : std::vector<std::string>{"-s", o.flush_site});
     case Mode::kAliases: return run_aliases(*cf);
     case Mode::kSmtp: return run_smtp_mode(o, *cf, pass_config);
     case Mode::kDeliver: break;
