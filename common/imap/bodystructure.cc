@@ -3,13 +3,11 @@
 #include "common/imap/bodystructure.h"
 
 #include "common/imap/envelope.h"
-#include "common/imap/render_detail.h"
+#include "common/imap/response.h"
 
 namespace tern::imap {
 namespace {
 
-using detail::put_nstring;
-using detail::put_string;
 using mail::MimePart;
 
 // What Dovecot shows where the grammar needs a body and there is none.
@@ -27,22 +25,22 @@ void put_params(std::string* out, const std::vector<mail::MimeParam>& params) {
   for (const auto& p : params) {
     if (!first) *out += ' ';
     first = false;
-    put_string(out, p.name);
+    append_string(out, p.name);
     *out += ' ';
-    put_string(out, p.value);
+    append_string(out, p.value);
   }
   *out += ')';
 }
 
 void put_opt(std::string* out, const std::optional<std::string>& s) {
-  put_nstring(out, s ? std::optional<std::string_view>(*s) : std::nullopt);
+  append_nstring(out, s ? std::optional<std::string_view>(*s) : std::nullopt);
 }
 
 // body-fld-dsp SP body-fld-lang SP body-fld-loc
 void put_dsp_lang_loc(std::string* out, const MimePart& p) {
   if (p.disposition) {
     *out += '(';
-    put_string(out, p.disposition->type);
+    append_string(out, p.disposition->type);
     *out += ' ';
     put_params(out, p.disposition->params);
     *out += ')';
@@ -56,7 +54,7 @@ void put_dsp_lang_loc(std::string* out, const MimePart& p) {
     *out += '(';
     for (size_t i = 0; i < p.language.size(); ++i) {
       if (i) *out += ' ';
-      put_string(out, p.language[i]);
+      append_string(out, p.language[i]);
     }
     *out += ')';
   }
@@ -82,9 +80,9 @@ class Renderer {
       return;
     }
     *out += '(';
-    put_string(out, p.type);
+    append_string(out, p.type);
     *out += ' ';
-    put_string(out, p.subtype);
+    append_string(out, p.subtype);
     *out += ' ';
     put_params(out, p.params);
     *out += ' ';
@@ -92,7 +90,7 @@ class Renderer {
     *out += ' ';
     put_opt(out, p.description);
     *out += ' ';
-    put_string(out, p.encoding ? std::string_view(*p.encoding) : std::string_view("7bit"));
+    append_string(out, p.encoding ? std::string_view(*p.encoding) : std::string_view("7bit"));
     *out += ' ';
     *out += std::to_string(p.body_size);
     if (p.is_type("message", "rfc822") || p.is_type("message", "global")) {
@@ -117,7 +115,7 @@ class Renderer {
     if (p.children.empty()) *out += ext_ ? kEmptyBodyExt : kEmptyBody;
     for (uint32_t c : p.children) body(out, c);
     *out += ' ';
-    put_string(out, p.subtype);
+    append_string(out, p.subtype);
     if (ext_) {
       *out += ' ';
       put_params(out, p.params);

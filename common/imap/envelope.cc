@@ -2,20 +2,19 @@
 
 #include "common/imap/envelope.h"
 
-#include "common/imap/render_detail.h"
+#include "common/imap/response.h"
 #include "common/mail/address.h"
 
 namespace tern::imap {
 namespace {
 
-using detail::put_nstring;
 
 void put_text(std::string* out, const mail::HeaderField* f) {
   if (!f) {
     *out += "NIL";
     return;
   }
-  put_nstring(out, f->unfolded());
+  append_nstring(out, f->unfolded());
 }
 
 // (address ...) or NIL when the field is absent or holds no address.
@@ -26,13 +25,13 @@ bool put_addresses(std::string* out, const mail::HeaderField* f) {
   *out += '(';
   for (const auto& a : list) {
     *out += '(';
-    put_nstring(out, a.name);
+    append_nstring(out, a.name);
     *out += ' ';
-    put_nstring(out, a.route);
+    append_nstring(out, a.route);
     *out += ' ';
-    put_nstring(out, a.mailbox);
+    append_nstring(out, a.mailbox);
     *out += ' ';
-    put_nstring(out, a.host);
+    append_nstring(out, a.host);
     *out += ')';
   }
   *out += ')';

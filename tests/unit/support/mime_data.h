@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <string_view>
 
 #include "common/base/fd.h"
 
@@ -15,6 +16,16 @@ inline std::string mime_data(const std::string& name) {
   auto text = read_file(std::string(TERN_SOURCE_DIR) + "/tests/data/mime/" + name);
   REQUIRE(text.ok());
   return std::move(*text);
+}
+
+// s with every LF made CRLF (for test texts written with \n).
+inline std::string crlf(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n') out += '\r';
+    out += c;
+  }
+  return out;
 }
 
 }  // namespace tern::test

@@ -2,34 +2,16 @@
 
 #include <catch2/catch.hpp>
 
-#include "common/imap/command_reader.h"
 #include "common/imap/date.h"
+#include "tests/unit/support/search_args.h"
 
 using namespace tern::imap;
 
 namespace {
 
-// The arguments of "t SEARCH <text>" as the reader makes them (literals
-// accepted into memory).
-std::vector<Value> args_of(const std::string& text) {
-  CommandReader reader;
-  reader.feed("t SEARCH " + text + "\r\n");
-  for (int i = 0; i < 100; ++i) {
-    Event ev = reader.next();
-    if (ev.kind == EventKind::kLiteral) {
-      reader.accept_literal();
-      continue;
-    }
-    REQUIRE(ev.kind == EventKind::kCommand);
-    return ev.command.args;
-  }
-  FAIL("no command");
-  return {};
-}
-
 // The program printed back, "BAD <text>" or "BADCHARSET".
 std::string search(const std::string& text) {
-  SearchParse p = parse_search(args_of(text));
+  SearchParse p = parse_search(tern::test::search_args(text));
   if (p.error == SearchError::kBad) return "BAD " + p.text;
   if (p.error == SearchError::kBadCharset) return "BADCHARSET";
   return p.program.root.to_string();
@@ -63,7 +45,7 @@ TEST_CASE("search_key: keys are case-insensitive, strings are astrings, groups n
 }
 
 TEST_CASE("search_key: the tree has the expected shape") {
-  SearchParse p = parse_search(args_of("CHARSET utf-8 OR FROM x NOT UID 5 LARGER 10 SINCE 1-Feb-1994"));
+  SearchParse p = parse_search(tern::test::search_args("CHARSET utf-8 OR FROM x NOT UID 5 LARGER 10 SINCE 1-Feb-1994"));
   REQUIRE(p.error == SearchError::kNone);
   CHECK(p.program.charset == "UTF-8");
   const SearchKey& root = p.program.root;

@@ -7,18 +7,10 @@
 #include "tests/unit/support/mime_data.h"
 
 using namespace tern;
+using tern::test::crlf;
 using namespace tern::mail;
 
 namespace {
-
-std::string crlf(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\n') out += '\r';
-    out += c;
-  }
-  return out;
-}
 
 std::string body_of(std::string_view msg, const MimePart& p) {
   return std::string(msg.substr(p.body_begin, p.body_end - p.body_begin));
