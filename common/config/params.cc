@@ -278,7 +278,7 @@ std::vector<ParamDef> make_table() {
       {"imapd_timeout", "30m", T::kTime,
        "how long an authenticated IMAP client may stay silent (IDLE included) before * BYE; at least 30m (RFC 3501 5.4)"},
       {"imap_max_line_length", "65536", T::kSize,
-       "longest IMAP command line, literals not counted; a longer one gets BAD and the session goes on"},
+       "most one IMAP command holds in memory: its lines plus in-memory literals (not an APPEND message); beyond it BAD, the session goes on"},
       {"imap_max_literal", "52428800", T::kSize,
        "largest IMAP literal (an APPEND message); a larger one gets NO [TOOBIG] before it is sent"},
       {"imapd_max_pipelined_commands", "256", T::kInt,

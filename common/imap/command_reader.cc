@@ -25,26 +25,35 @@ bool reader_atom_char(unsigned char c) {
 
 // Bytes kept from the end of a skipped line, enough for "{" 20 digits "+}".
 constexpr size_t kTailKept = 32;
+// A literal's size has at most this many digits (it fits in 64 bits).
+constexpr size_t kMaxLiteralDigits = 19;
 // The longest tag peek_tag() looks for.
 constexpr size_t kMaxPeekedTag = 64;
 
-// Whether `tail` (the end of a line without its LF, CR allowed) ends in a
-// non-synchronizing literal announcement "{n+}"; *size is n.
-bool nonsync_literal_at_end(std::string_view tail, uint64_t* size) {
+// What the end of a line (without its LF, CR allowed) announces.
+enum class Tail { kNone, kNonSync, kUnframeable };
+// "{n+}" at the end of `tail`: kNonSync with *size = n; kUnframeable when
+// the digits are too many to count (the octets that follow cannot be
+// skipped, nor trusted as commands).
+Tail nonsync_literal_at_end(std::string_view tail, uint64_t* size) {
   if (!tail.empty() && tail.back() == '\r') tail.remove_suffix(1);
-  if (tail.size() < 4 || tail.back() != '}') return false;
+  if (tail.size() < 4 || tail.back() != '}') return Tail::kNone;
   tail.remove_suffix(1);
-  if (tail.back() != '+') return false;
+  if (tail.back() != '+') return Tail::kNone;
   tail.remove_suffix(1);
   size_t digits = 0;
   while (digits < tail.size() && tail[tail.size() - 1 - digits] >= '0' && tail[tail.size() - 1 - digits] <= '9') {
     ++digits;
   }
-  if (digits == 0 || digits > 19 || digits == tail.size() || tail[tail.size() - 1 - digits] != '{') return false;
+  if (digits == 0) return Tail::kNone;
+  // A skipped line keeps only kTailKept bytes: a run of digits that fills
+  // them is too long to count whether or not its "{" was kept.
+  if (digits > kMaxLiteralDigits) return Tail::kUnframeable;
+  if (digits == tail.size() || tail[tail.size() - 1 - digits] != '{') return Tail::kNone;
   uint64_t n = 0;
   for (char c : tail.substr(tail.size() - digits)) n = n * 10 + static_cast<uint64_t>(c - '0');
   *size = n;
-  return true;
+  return Tail::kNonSync;
 }
 
 }  // namespace
@@ -104,6 +113,22 @@ CommandReader::Step CommandReader::abandon() {
   return Step::kEvent;
 }
 
+// The input can no longer be cut into commands: octets announced by a
+// "{n+}" whose n cannot be counted would otherwise be read as commands (a
+// command injection when the client quotes someone else's data). The
+// session answers the fatal error with BYE and closes; nothing more is read.
+void CommandReader::lose_framing(std::string tag, std::string text) {
+  Event ev;
+  ev.kind = EventKind::kError;
+  ev.error.code = ReadErrorCode::kSyntax;
+  ev.error.tag = std::move(tag);
+  ev.error.text = std::move(text);
+  ev.error.fatal = true;
+  reset_command();
+  pending_error_ = std::move(ev);
+  state_ = State::kClosed;
+}
+
 Event CommandReader::next() {
   TERN_ASSERT(state_ != State::kAwaitAnswer && state_ != State::kSkipRawLine);
   if (pending_error_) {
@@ -117,8 +142,16 @@ Event CommandReader::next() {
       case State::kSkipRawLine:
         TERN_ASSERT(false);
         break;
+      case State::kClosed:
+        pos_ = in_.size();
+        return Event{};
       case State::kSkipLine:
         if (!skip_line(true)) return Event{};
+        if (pending_error_) {
+          Event ev = std::move(*pending_error_);
+          pending_error_.reset();
+          return ev;
+        }
         break;
       case State::kLiteralSkip:
       case State::kLiteralMemory:
@@ -138,7 +171,8 @@ Event CommandReader::next() {
 }
 
 Event CommandReader::next_line() {
-  TERN_ASSERT(state_ == State::kStart || state_ == State::kSkipRawLine);
+  TERN_ASSERT(state_ == State::kStart || state_ == State::kSkipRawLine || state_ == State::kClosed);
+  if (state_ == State::kClosed) return Event{};
   if (pending_error_) {
     Event ev = std::move(*pending_error_);
     pending_error_.reset();
@@ -182,12 +216,15 @@ bool CommandReader::skip_line(bool follow_literals) {
   }
   pos_ += len + 1;
   uint64_t size = 0;
-  if (follow_literals && nonsync_literal_at_end(skip_tail_, &size)) {
-    // RFC 7888 4: the octets of a non-synchronizing literal come whether
+  Tail tail = follow_literals ? nonsync_literal_at_end(skip_tail_, &size) : Tail::kNone;
+  if (tail == Tail::kNonSync) {
+    // RFC 7888: the octets of a non-synchronizing literal come whether
     // the server wants them or not; they are read and dropped, then the
     // line that follows them, which is still part of the failed command.
     lit_left_ = size;
     state_ = State::kLiteralSkip;
+  } else if (tail == Tail::kUnframeable) {
+    lose_framing("*", "Literal size too large");
   } else {
     state_ = State::kStart;
   }
@@ -559,7 +596,16 @@ CommandReader::Step CommandReader::read_literal_header(Tokenizer* t, size_t cons
     rest.remove_suffix(1);
   }
   // RFC 3501 has a 32-bit number, RFC 9051 number64; 19 digits fit either.
-  if (rest.empty() || rest.size() > 19 || rest.find_first_not_of("0123456789") != std::string_view::npos) {
+  if (rest.empty() || rest.size() > kMaxLiteralDigits ||
+      rest.find_first_not_of("0123456789") != std::string_view::npos) {
+    if (!sync && !rest.empty() && rest.find_first_not_of("0123456789") == std::string_view::npos) {
+      // Octets follow that cannot be counted: see lose_framing().
+      pos_ += consumed;
+      lose_framing(command_.tag, "Literal size too large");
+      *out = std::move(*pending_error_);
+      pending_error_.reset();
+      return Step::kEvent;
+    }
     *out = error_event(ReadErrorCode::kSyntax, "Invalid literal size");
     return abandon();
   }

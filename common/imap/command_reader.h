@@ -35,7 +35,7 @@
 //                              goes on with the next line; a
 //                              non-synchronizing one is on its way
 //                              regardless, so its octets and the rest of the
-//                              command are read and discarded (RFC 7888 4).
+//                              command are read and discarded (RFC 7888).
 //     After accepting or streaming a synchronizing literal the session
 //     writes the continuation ("+ OK" CRLF) before reading more.
 //     accept_literal() on a literal that does not fit in memory and
@@ -51,9 +51,13 @@
 // end of the line, and when that line ends in a non-synchronizing literal
 // announcement it skips the literal's octets and the following line too
 // (a synchronizing one was never sent: the client got no "+"). The session
-// survives every error; `fatal` is set only when the input can no longer be
-// framed at all (it is never set today: a session may still close after
-// too many errors, as Dovecot does after 20).
+// survives every error but one: `fatal` is set when the input can no longer
+// be cut into commands, a non-synchronizing literal whose size has more than
+// 19 digits. Its octets cannot be skipped, and reading them as commands
+// would let data a client quotes (a message it APPENDs for someone) inject
+// commands; the session writes "* BYE" and closes, and the reader reads
+// nothing more. (A session may also close after too many errors, as
+// Dovecot does after 20; that is the session's choice.)
 //
 // Lines end in CRLF; a bare LF is taken as the end of a line too (clients
 // on Unix sockets and test tools send it; nothing is lost by accepting it).
@@ -188,6 +192,7 @@ class CommandReader {
     kLiteralSkip,    // discarding literal octets (refused non-sync literal)
     kSkipLine,       // after an error: to the end of the line
     kSkipRawLine,    // after an over-long raw line: to its end
+    kClosed,         // framing lost (a fatal error): nothing more is read
   };
   enum class Step : uint8_t { kEvent, kMore, kAgain };
   struct Tokenizer {
@@ -208,6 +213,7 @@ class CommandReader {
   Event error_event(ReadErrorCode code, std::string text) const;
   std::string peek_tag() const;
   Step abandon();
+  void lose_framing(std::string tag, std::string text);
   void refuse_with(ReadErrorCode code, std::string text);
   void reset_command();
 

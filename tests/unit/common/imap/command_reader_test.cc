@@ -44,6 +44,7 @@ enum class Policy { kAccept, kStream, kRefuse };
 // "L <size>[+] d<depth>", "E <tag> <text>". Literals are answered per
 // `policy`.
 struct Driver {
+  bool fatal = false;
   explicit Driver(ReaderLimits limits = {}, Policy policy = Policy::kAccept) : reader(limits), policy(policy) {}
   CommandReader reader;
   Policy policy;
@@ -57,7 +58,9 @@ struct Driver {
       switch (ev.kind) {
         case EventKind::kNeedMore: return;
         case EventKind::kCommand: events.push_back("C " + show(ev.command)); break;
-        case EventKind::kError: events.push_back("E " + ev.error.tag + " " + ev.error.text); break;
+        case EventKind::kError:
+          events.push_back("E " + ev.error.tag + " " + ev.error.text + (ev.error.fatal ? " (fatal)" : ""));
+          break;
         case EventKind::kLine: events.push_back("?line"); break;
         case EventKind::kLiteral:
           events.push_back("L " + std::to_string(ev.literal.size) + (ev.literal.synchronizing ? "" : "+") + " d" +
@@ -231,7 +234,7 @@ TEST_CASE("command_reader: literals over max_literal are refused without reading
   CHECK(run("a1 APPEND INBOX {11}\r\na2 NOOP\r\n", limits, Policy::kStream) ==
         Events{"L 11 d0", "E a1 Literal too big", "C a2 NOOP"});
   // Non-synchronizing: the octets come anyway and are skipped, then the
-  // rest of the command (RFC 7888 4).
+  // rest of the command (RFC 7888).
   CHECK(run("a1 APPEND INBOX {11+}\r\na9 NOOP\r\n12 (x)\r\na2 NOOP\r\n", limits, Policy::kStream) ==
         Events{"L 11+ d0", "E a1 Literal too big", "C a2 NOOP"});
   CHECK(run("a1 APPEND INBOX {10+}\r\n0123456789\r\n", limits, Policy::kStream) ==
@@ -334,4 +337,19 @@ TEST_CASE("command_reader: raw lines for IDLE and AUTHENTICATE") {
   CHECK(ev.line == "ok");
   CHECK(reader.idle());
   CHECK(reader.buffered() == 0);
+}
+
+TEST_CASE("command_reader: a {n+} too large to count loses the framing: fatal, nothing more read") {
+  // Its octets can neither be skipped nor read as commands (they may be
+  // someone else's data the client quotes).
+  CHECK(run("a1 APPEND INBOX {99999999999999999999+}\r\na2 LOGOUT\r\n") ==
+        Events{"E a1 Literal size too large (fatal)"});
+  ReaderLimits limits;
+  limits.max_command = 16;
+  CHECK(run("a1 APPEND INBOX (\\Seen) {123456789012345678901234567890+}\r\na2 LOGOUT\r\n", limits) ==
+        Events{"E a1 Command line too long", "E * Literal size too large (fatal)"});
+  CHECK(run("a1 X \"\\x\" {" + std::string(100, '9') + "+}\r\na2 LOGOUT\r\n") ==
+        Events{"E a1 Invalid escape in quoted string", "E * Literal size too large (fatal)"});
+  // A synchronizing one is only a BAD: the client waits for "+".
+  CHECK(run("a1 X {99999999999999999999}\r\na2 NOOP\r\n") == Events{"E a1 Invalid literal size", "C a2 NOOP"});
 }
