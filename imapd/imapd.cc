@@ -1,5 +1,7 @@
 #include "imapd/imapd.h"
 
+#include <sys/socket.h>
+
 #include "common/base/log.h"
 #include "imapd/folder_cache.h"
 
@@ -10,8 +12,22 @@ Imapd::Imapd(event::Loop& loop, event::WorkerPool& workers, Settings settings)
 
 Imapd::~Imapd() = default;
 
+bool Imapd::full(int out_fd, const std::string& user) {
+  if (sessions_.size() < static_cast<size_t>(settings_.client_limit)) return false;
+  // The skeleton counts connections on login/imap; sessions past
+  // client_limit still get a clear answer, never silence.
+  static constexpr std::string_view kBye = "* BYE Too many connections on this server, try again later\r\n";
+  (void)::send(out_fd, kBye.data(), kBye.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  log::warning("client_limit %d reached: refusing a session of %s", settings_.client_limit, user.c_str());
+  if (on_end_) loop_.post([this] {
+    if (on_end_) on_end_();
+  });
+  return true;
+}
+
 void Imapd::serve(Fd client, UserInfo user, ClientInfo info, std::optional<std::string> login_tag,
                   std::string pending) {
+  if (full(client.get(), user.user)) return;
   auto s = std::make_unique<Session>(*this, std::move(client), Fd(), std::move(user), std::move(info));
   start_session(std::move(s), std::move(login_tag), std::move(pending));
 }

@@ -58,6 +58,7 @@ class Imapd {
   void session_ended(Session* s);
 
  private:
+  bool full(int out_fd, const std::string& user);
   void start_session(std::unique_ptr<Session> s, std::optional<std::string> login_tag, std::string pending);
 
   event::Loop& loop_;

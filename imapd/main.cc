@@ -9,7 +9,9 @@
 //     `imap` binary under ssh or mbsync's Tunnel. The user is looked up in
 //     authd's userdb (private/userdb) unless -h or -m names the mail.
 
+#include <grp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -76,6 +78,24 @@ Result<StdioOptions> parse_stdio(int argc, char** argv) {
   return o;
 }
 
+// Run by root (tests, an administrator), the session takes the uid and
+// gid of the home's owner first, so nothing in the Maildir ends up owned
+// by root where lmtp-deliver (vmail) must write later.
+Status become_owner(const std::string& home) {
+  if (::geteuid() != 0) return {};
+  struct stat st;
+  std::string path = home;
+  while (::stat(path.c_str(), &st) != 0) {
+    auto slash = path.find_last_of('/');
+    if (slash == std::string::npos || slash == 0) return {};
+    path.resize(slash);
+  }
+  if (st.st_uid == 0) return {};
+  if (::setgroups(0, nullptr) != 0 || ::setgid(st.st_gid) != 0 || ::setuid(st.st_uid) != 0)
+    return sys_error("taking the uid of " + path);
+  return {};
+}
+
 int run_stdio(int argc, char** argv) {
   log::init("imapd");
   auto opts = parse_stdio(argc, argv);
@@ -98,8 +118,9 @@ int run_stdio(int argc, char** argv) {
   if (!settings) log::fatal("%s", settings.error().text.c_str());
 
   event::Loop loop;
+  // Started once the session's user is known (become_owner): threads keep
+  // the credentials they were made with.
   event::WorkerPool pool(loop, static_cast<int>(conf.integer("worker_threads")));
-  pool.start();
   int status = 0;
   {
     imapd::Imapd imapd(loop, pool, *settings);
@@ -107,6 +128,8 @@ int run_stdio(int argc, char** argv) {
     imapd::ClientInfo info;
     info.secured = true;  // a pipe from a process the user runs
     auto start = [&](imapd::UserInfo user) {
+      if (auto st = become_owner(user.home); !st) log::fatal("%s", st.error().text.c_str());
+      pool.start();
       imapd.serve(Fd(STDIN_FILENO), Fd(STDOUT_FILENO), std::move(user), info);
     };
     std::unique_ptr<auth::UserdbLookup> lookup;
@@ -142,8 +165,11 @@ int run_stdio(int argc, char** argv) {
     }
     loop.run();
     lookup.reset();
+    // Jobs still on the workers hold shared folders: let them finish and
+    // their completions run while imapd (the folder cache) is still here.
+    pool.stop();
+    loop.run_pending();
   }
-  pool.stop();
   return status;
 }
 
@@ -180,8 +206,13 @@ int run_daemon(int argc, char** argv) {
   spec.on_stop = [&](server::Context&) {
     if (imapd) imapd->shutdown();
   };
-  spec.on_exit = [&](server::Context&) {
+  spec.on_exit = [&](server::Context& ctx) {
     handoff.reset();
+    // Jobs still on the workers hold shared folders (and their timers):
+    // let them finish and their completions run while the loop and the
+    // folder cache are still here.
+    ctx.workers().stop();
+    ctx.loop().run_pending();
     imapd.reset();
   };
   spec.overload_reply = "* BYE Server busy, try again later\r\n";

@@ -8,6 +8,8 @@
 
 #include "common/base/log.h"
 #include "common/base/strings.h"
+#include "common/imap/mailbox_name.h"
+#include "common/store/maildir.h"
 #include "imapd/session_impl.h"
 
 namespace tern::imapd {
@@ -19,13 +21,8 @@ constexpr size_t kMaxPendingOutput = 256 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kFlushAt = 64 * 1024;
 constexpr size_t kKeepBuffer = 4096;
-
-std::string upper(std::string_view s) {
-  std::string r(s);
-  for (auto& ch : r)
-    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
-  return r;
-}
+// BADs in a row before the session is closed, as Dovecot does.
+constexpr int kMaxErrors = 20;
 
 }  // namespace
 
@@ -42,7 +39,9 @@ std::string user_maildir(const UserInfo& user) {
   return user.home + "/Maildir";
 }
 
-std::string_view capabilities() { return "IMAP4rev1"; }
+std::string_view capabilities() {
+  return "IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE";
+}
 
 // ---------------------------------------------------------------------------
 // Session: the public face.
@@ -67,7 +66,8 @@ SessionImpl::SessionImpl(Session& owner, Imapd& imapd, Fd in, Fd out, UserInfo u
       info_(std::move(info)),
       maildir_(user_maildir(user_)),
       in_(std::move(in)),
-      out_(std::move(out)) {
+      out_(std::move(out)),
+      reader_(imap::ReaderLimits{imapd.settings().max_line, imapd.settings().max_literal}) {
   (void)set_nonblocking(in_.get());
   if (out_.valid()) (void)set_nonblocking(out_.get());
   idle_timer_ = event::Timer(imapd_.loop(), [this] {
@@ -79,7 +79,10 @@ SessionImpl::SessionImpl(Session& owner, Imapd& imapd, Fd in, Fd out, UserInfo u
   });
 }
 
-SessionImpl::~SessionImpl() { *alive_ = false; }
+SessionImpl::~SessionImpl() {
+  *alive_ = false;
+  if (selected_) selected_->folder->unlisten(selected_->listener);
+}
 
 void SessionImpl::start(std::optional<std::string> login_tag, std::string pending) {
   if (login_tag) {
@@ -97,8 +100,19 @@ void SessionImpl::start(std::optional<std::string> login_tag, std::string pendin
   }
   idle_timer_.start(imapd_.settings().timeout);
   bytes_in_ += pending.size();
-  inbuf_ = std::move(pending);
-  process_input();
+  reader_.feed(pending);
+  if (maildir_ != store::maildir_path(user_.home)) return process_input();
+  // The first login creates the Maildir and the special-use folders when
+  // no delivery has yet (DESIGN.md "Mail store"); commands wait for it.
+  running_ = true;
+  auto made = std::make_shared<Status>();
+  imapd_.workers().submit([made, home = user_.home] { *made = store::ensure_maildir(home); }, guard([this, made] {
+                            if (!*made)
+                              log::warning("imap(%s): creating the Maildir: %s", user_.user.c_str(),
+                                           made->error().text.c_str());
+                            running_ = false;
+                            process_input();
+                          }));
 }
 
 void SessionImpl::shutdown() {
@@ -145,8 +159,11 @@ void SessionImpl::on_readable() {
     return;
   }
   bytes_in_ += static_cast<uint64_t>(n);
-  inbuf_.append(buf, static_cast<size_t>(n));
+  reader_.feed(std::string_view(buf, static_cast<size_t>(n)));
   idle_timer_.start(imapd_.settings().timeout);
+  // A command in progress: read ahead only so far (what waits in the
+  // reader is the pipelined commands).
+  if (running_ && reader_.buffered() > imapd_.settings().read_ahead) set_reading(false);
   process_input();
 }
 
@@ -189,8 +206,19 @@ void SessionImpl::flush() {
   write_watch_.cancel();
 }
 
+void SessionImpl::when_drained(std::function<void()> fn) {
+  flush();
+  if (outbuf_.size() - out_pos_ <= kMaxPendingOutput || lost_) return fn();
+  drained_ = std::move(fn);
+}
+
 void SessionImpl::on_writable() {
   flush();
+  if (drained_ && (lost_ || outbuf_.size() - out_pos_ <= kMaxPendingOutput)) {
+    auto fn = std::move(drained_);
+    drained_ = nullptr;
+    fn();
+  }
   if (lost_ || out_pos_ < outbuf_.size()) return;
   if (closing_) return finish(nullptr);
   // Drained: read and run the pipelined commands again.
@@ -245,50 +273,112 @@ void SessionImpl::run_commands() {
       set_reading(false);  // on_writable() resumes
       return;
     }
-    auto nl = inbuf_.find('\n');
-    if (nl == std::string::npos) {
-      if (inbuf_.size() > imapd_.settings().max_line) {
-        write("* BAD Command line too long\r\n");
-        inbuf_.clear();
+    if (idle_) {
+      // RFC 2177: during IDLE the client sends only "DONE".
+      imap::Event ev = reader_.next_line();
+      if (ev.kind == imap::EventKind::kNeedMore) {
+        if (eof_) return finish("Disconnected in IDLE");
+        set_reading(true);
+        return;
       }
-      if (eof_) return finish("Disconnected");
-      set_reading(true);
-      return;
-    }
-    std::string line = inbuf_.substr(0, nl);
-    inbuf_.erase(0, nl + 1);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    Cmd c;
-    auto sp = line.find(' ');
-    c.tag = line.substr(0, sp);
-    if (c.tag.empty() || sp == std::string::npos) {
-      write("* BAD Error in IMAP command: missing tag or command\r\n");
+      dispatching_ = true;
+      idle_line(ev.kind == imap::EventKind::kLine ? ev.line : "");  // too long: not DONE
+      dispatching_ = false;
       continue;
     }
-    std::string_view rest = std::string_view(line).substr(sp + 1);
-    auto sp2 = rest.find(' ');
-    c.name = upper(rest.substr(0, sp2));
-    if (sp2 != std::string_view::npos) c.rest = std::string(rest.substr(sp2 + 1));
-    running_ = true;
-    dispatching_ = true;
-    dispatch(std::move(c));
-    dispatching_ = false;
+    imap::Event ev = reader_.next();
+    switch (ev.kind) {
+      case imap::EventKind::kNeedMore:
+        if (eof_) return finish("Disconnected");
+        set_reading(true);
+        return;
+      case imap::EventKind::kLiteral:
+        on_literal(ev.literal);
+        continue;
+      case imap::EventKind::kError: {
+        const auto& e = ev.error;
+        std::string code = e.code == imap::ReadErrorCode::kLiteralTooBig ? "TOOBIG" : "";
+        write(imap::tagged(e.tag, Condition::kBad, code, e.text));
+        append_sink_.reset();
+        if (e.fatal || ++errors_ >= kMaxErrors) {
+          write("* BYE Too many invalid IMAP commands.\r\n");
+          logged_ = true;
+          log::info("imap(%s): Disconnected: Too many invalid commands. in=%llu out=%llu", user_.user.c_str(),
+                    static_cast<unsigned long long>(bytes_in_), static_cast<unsigned long long>(bytes_out_));
+          return close_after_output();
+        }
+        continue;
+      }
+      case imap::EventKind::kCommand:
+        running_ = true;
+        dispatching_ = true;
+        dispatch(std::move(ev.command));
+        dispatching_ = false;
+        continue;
+      case imap::EventKind::kLine: continue;  // not from next()
+    }
+  }
+  if (running_ && reader_.buffered() <= imapd_.settings().read_ahead) set_reading(true);
+}
+
+// A literal is announced (command_reader.h): APPEND's message streams
+// into the target folder's tmp/; any other literal is taken into memory
+// when the reader's limits allow.
+void SessionImpl::on_literal(const imap::LiteralRequest& lit) {
+  const Command& p = reader_.partial();
+  auto refuse = [&](Condition cond, std::string_view code, std::string_view text) {
+    write(imap::tagged(p.tag, cond, code, text));
+    reader_.refuse_literal();
+    flush();
+  };
+  if (p.name == "APPEND" && !p.uid && lit.depth == 0 && !p.args.empty()) {
+    if (!lit.within_limit) return refuse(Condition::kNo, "TOOBIG", "Message too large.");
+    std::string error;
+    auto name = imap::parse_mailbox(p.args[0]);
+    if (!name) return refuse(Condition::kNo, "CANNOT", imap::sanitize_text(name.error().text));
+    auto dir = folder_dir(*name);
+    if (!dir) return refuse(Condition::kNo, "TRYCREATE", "Mailbox doesn't exist: " + imap::sanitize_text(*name));
+    append_sink_ = AppendSink::create(*dir, &error);
+    if (!append_sink_) return refuse(Condition::kNo, "TRYCREATE", error);
+    reader_.stream_literal(append_sink_.get());
+  } else {
+    if (!lit.fits_memory) return refuse(Condition::kBad, "TOOBIG", "Literal too large.");
+    reader_.accept_literal();
+  }
+  if (lit.synchronizing) {
+    write("+ OK\r\n");
+    flush();
   }
 }
 
-void SessionImpl::tagged(const Cmd& c, std::string_view status, std::string_view text) {
-  write(c.tag + " " + std::string(status) + " " + std::string(text) + "\r\n");
+void SessionImpl::tagged(const Command& c, Condition cond, std::string_view code, std::string_view text) {
+  write(imap::tagged(c.tag, cond, code, text));
 }
 
-void SessionImpl::done(const Cmd& c, std::string_view status, std::string_view text) {
-  tagged(c, status, text);
+void SessionImpl::done(const Command& c, Condition cond, std::string_view code, std::string_view text) {
+  if (cond == Condition::kBad) errors_++;
+  else errors_ = 0;
+  // What other sessions and deliveries changed goes before the tagged
+  // answer (RFC 3501 7: untagged data, then the completion).
+  if (selected_) send_updates(allow_expunge_, uid_command_);
+  tagged(c, cond, code, text);
   command_done();
+}
+
+std::function<void()> SessionImpl::guard(std::function<void()> fn) {
+  std::weak_ptr<bool> alive = alive_;
+  return [alive, fn = std::move(fn)] {
+    if (alive.expired()) return;
+    fn();
+  };
 }
 
 // The command in progress is answered: send what other sessions changed,
 // then go on with the pipelined input.
 void SessionImpl::command_done() {
   running_ = false;
+  allow_expunge_ = true;
+  uid_command_ = false;
   if (stopping_ && !closing_) {
     write("* BYE Server shutting down\r\n");
     close_after_output();
@@ -299,11 +389,44 @@ void SessionImpl::command_done() {
   if (!dispatching_) process_input();
 }
 
-void SessionImpl::dispatch(Cmd c) {
-  if (c.name == "CAPABILITY") return cmd_capability(c);
-  if (c.name == "NOOP") return cmd_noop(c);
-  if (c.name == "LOGOUT") return cmd_logout(c);
-  done(c, "BAD", "Error in IMAP command " + c.name + ": Unknown command.");
+void SessionImpl::dispatch(Command c) {
+  const std::string& n = c.name;
+  uid_command_ = c.uid;
+  if (c.uid && n != "FETCH" && n != "STORE" && n != "SEARCH" && n != "COPY" && n != "MOVE" && n != "EXPUNGE")
+    return bad(c, "Error in IMAP command UID: Unknown command.");
+  // RFC 3501 7.4.1: no EXPUNGE while answering FETCH, STORE or SEARCH
+  // (their UID forms may have them).
+  allow_expunge_ = c.uid || (n != "FETCH" && n != "STORE" && n != "SEARCH");
+  if (n == "CAPABILITY") return cmd_capability(c);
+  if (n == "NOOP") return cmd_noop(c);
+  if (n == "LOGOUT") return cmd_logout(c);
+  if (n == "ID") return cmd_id(c);
+  if (n == "ENABLE") return cmd_enable(c);
+  if (n == "NAMESPACE") return cmd_namespace(c);
+  if (n == "SELECT") return cmd_select(c, false);
+  if (n == "EXAMINE") return cmd_select(c, true);
+  if (n == "CREATE") return cmd_create(c);
+  if (n == "DELETE") return cmd_delete(c);
+  if (n == "RENAME") return cmd_rename(c);
+  if (n == "SUBSCRIBE") return cmd_subscribe(c, true);
+  if (n == "UNSUBSCRIBE") return cmd_subscribe(c, false);
+  if (n == "LIST") return cmd_list(c, false);
+  if (n == "LSUB") return cmd_list(c, true);
+  if (n == "STATUS") return cmd_status(c);
+  if (n == "APPEND") return cmd_append(c);
+  if (n == "IDLE") return cmd_idle(c);
+  if (n == "CHECK") return cmd_check(c);
+  if (n == "CLOSE") return cmd_close(c);
+  if (n == "UNSELECT") return cmd_unselect(c);
+  if (n == "EXPUNGE") return cmd_expunge(c);
+  if (n == "FETCH") return cmd_fetch(c);
+  if (n == "STORE") return cmd_store(c);
+  if (n == "SEARCH") return cmd_search(c);
+  if (n == "COPY") return cmd_copy(c, false);
+  if (n == "MOVE") return cmd_copy(c, true);
+  if (n == "LOGIN" || n == "AUTHENTICATE" || n == "STARTTLS")
+    return bad(c, "Error in IMAP command " + n + ": Already authenticated.");
+  bad(c, "Error in IMAP command " + imap::sanitize_text(n.substr(0, 64)) + ": Unknown command.");
 }
 
 }  // namespace tern::imapd

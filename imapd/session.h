@@ -12,7 +12,7 @@
 // Commands run one at a time in the order received (RFC 3501 5.5 allows
 // more, but a strict order keeps sequence numbers simple): while one waits
 // for the worker pool (a folder sync, a file read, an fsync), the next ones
-// stay in the input buffer, read ahead up to imapd_max_pipelined_commands.
+// stay in the input buffer, read ahead up to imapd_read_ahead bytes.
 //
 // Untagged updates (EXISTS, EXPUNGE, FETCH FLAGS) caused by other sessions
 // or deliveries are sent at the end of a command, or at once while the

@@ -7,7 +7,7 @@ Result<Settings> Settings::load(const config::MainCf& cf) {
   s.timeout = cf.seconds("imapd_timeout");
   s.max_line = static_cast<size_t>(cf.integer("imap_max_line_length"));
   s.max_literal = static_cast<uint64_t>(cf.integer("imap_max_literal"));
-  s.max_pipelined = static_cast<size_t>(cf.integer("imapd_max_pipelined_commands"));
+  s.read_ahead = static_cast<size_t>(cf.integer("imapd_read_ahead"));
   s.client_limit = static_cast<int>(cf.integer("client_limit"));
   s.userdb_socket = cf.str("queue_directory") + "/private/userdb";
   s.mailbox_base = cf.str("virtual_mailbox_base");
@@ -15,7 +15,7 @@ Result<Settings> Settings::load(const config::MainCf& cf) {
   if (s.timeout < std::chrono::seconds(1800)) return invalid("imapd_timeout: at least 30m (RFC 3501 5.4)");
   // RFC 7162 3: clients should limit lines to 8192 octets; servers take more.
   if (s.max_line < 8192) return invalid("imap_max_line_length: at least 8192");
-  if (s.max_pipelined < 1) return invalid("imapd_max_pipelined_commands: at least 1");
+  if (s.read_ahead < 4096) return invalid("imapd_read_ahead: at least 4096");
   if (s.client_limit < 1) s.client_limit = 1;
   return s;
 }

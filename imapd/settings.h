@@ -18,7 +18,7 @@ struct Settings {
   std::chrono::seconds timeout{1800};
   size_t max_line = 65536;              // imap_max_line_length: one command line (without literals)
   uint64_t max_literal = 52428800;      // imap_max_literal: one literal (an APPEND message)
-  size_t max_pipelined = 256;           // imapd_max_pipelined_commands: read ahead, then stop reading
+  size_t read_ahead = 262144;           // imapd_read_ahead: pipelined input read ahead, then stop reading
   int client_limit = 1000;              // sessions one process serves
   std::string userdb_socket;            // queue_directory/private/userdb
   std::string mailbox_base;             // virtual_mailbox_base (relative homes)

@@ -281,8 +281,8 @@ std::vector<ParamDef> make_table() {
        "most one IMAP command holds in memory: its lines plus in-memory literals (not an APPEND message); beyond it BAD, the session goes on"},
       {"imap_max_literal", "52428800", T::kSize,
        "largest IMAP literal (an APPEND message); a larger one gets NO [TOOBIG] before it is sent"},
-      {"imapd_max_pipelined_commands", "256", T::kInt,
-       "IMAP commands imapd reads ahead of the one it is executing; then it stops reading until they are done"},
+      {"imapd_read_ahead", "262144", T::kSize,
+       "bytes of pipelined IMAP commands imapd reads ahead of the one it is executing; then it stops reading until they are done"},
 
       // Per-client limits: smtpd asks anvil, which counts for every process.
       {"smtpd_client_connection_count_limit", "50", T::kInt,

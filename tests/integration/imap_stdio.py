@@ -1,4 +1,4 @@
-"""imapd's PREAUTH mode (`imapd -u USER -m MAILDIR`) for tests: a session on
+"""imapd's PREAUTH mode (`imapd -u USER -h HOME`) for tests: a session on
 a child's stdin/stdout, either through Python's imaplib (IMAP4_stream) or
 raw, for transcripts imaplib cannot produce (IDLE, literals, pipelining)."""
 import imaplib
@@ -13,21 +13,21 @@ from tern_harness import BIN
 IMAPD = os.path.join(BIN, "imapd")
 
 
-def stdio_command(maildir, user="alice@example.test", extra=()):
-    args = [IMAPD, "-u", user, "-m", maildir, *extra]
+def stdio_command(home, user="alice@example.test", extra=()):
+    args = [IMAPD, "-u", user, "-h", home, *extra]
     return " ".join(shlex.quote(a) for a in args)
 
 
-def imaplib_session(maildir, user="alice@example.test", extra=()):
+def imaplib_session(home, user="alice@example.test", extra=()):
     """An imaplib client already in the authenticated state (PREAUTH)."""
-    return imaplib.IMAP4_stream(stdio_command(maildir, user, extra))
+    return imaplib.IMAP4_stream(stdio_command(home, user, extra) + " 2>/dev/null")
 
 
 class Raw:
     """Bytes in, lines out, with a deadline on every read."""
 
-    def __init__(self, maildir, user="alice@example.test", extra=(), timeout=10):
-        self.p = subprocess.Popen([IMAPD, "-u", user, "-m", maildir, *extra], stdin=subprocess.PIPE,
+    def __init__(self, home, user="alice@example.test", extra=(), timeout=10):
+        self.p = subprocess.Popen([IMAPD, "-u", user, "-h", home, *extra], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.timeout = timeout
         self.buf = b""

@@ -1,0 +1,89 @@
+// SEARCH and UID SEARCH (RFC 3501 6.4.4, 6.4.8).
+//
+// Evaluated on the worker pool in the folder's job queue by
+// common/imap/search_eval.h, message by message. A file is read only when
+// the program needs it (search_needs: header or body keys); flags, sizes,
+// dates and UIDs come from the folder's list.
+
+#include "common/base/log.h"
+#include "common/imap/date.h"
+#include "common/imap/search_eval.h"
+#include "common/imap/search_key.h"
+#include "common/mail/mime.h"
+#include "imapd/session_impl.h"
+
+namespace tern::imapd {
+namespace {
+
+struct Candidate {
+  uint32_t seq = 0;
+  uint32_t uid = 0;
+  bool recent = false;
+};
+
+// A message file larger than this is searched by its first bytes only.
+constexpr size_t kMaxSearchFile = size_t{64} << 20;
+
+}  // namespace
+
+void SessionImpl::cmd_search(const Command& c) {
+  if (!need_selected(c)) return;
+  if (c.args.empty()) return bad(c, "Error in IMAP command " + c.name + ": Missing search parameters");
+  auto parsed = std::make_shared<imap::SearchParse>(imap::parse_search(c.args));
+  if (parsed->error == imap::SearchError::kBad)
+    return bad(c, "Error in IMAP command " + c.name + ": " + imap::sanitize_text(parsed->text));
+  if (parsed->error == imap::SearchError::kBadCharset)
+    return no(c, "BADCHARSET (UTF-8 US-ASCII)", imap::sanitize_text(parsed->text));
+  std::vector<Candidate> cands;
+  const View& v = selected_->view;
+  cands.reserve(v.size());
+  for (uint32_t s = 1; s <= v.size(); ++s) {
+    const ViewMessage& m = v.at(s);
+    if (!m.expunged) cands.push_back({s, m.uid, m.recent});
+  }
+  auto hits = std::make_shared<std::string>();
+  bool uid = c.uid;
+  uint32_t largest_seq = static_cast<uint32_t>(v.size());
+  uint32_t largest_uid = v.last_uid();
+  selected_->folder->run(
+      [parsed, hits, uid, cands = std::move(cands), largest_seq, largest_uid,
+       dir = selected_->folder->dir()](store::Folder& f) {
+        imap::SearchNeeds needs = imap::search_needs(parsed->program.root);
+        imap::SearchEvaluator eval(parsed->program.root, largest_seq, largest_uid);
+        for (const auto& cand : cands) {
+          const store::Message* m = f.find(cand.uid);
+          if (!m) continue;
+          imap::SearchMessage sm;
+          sm.uid = m->uid;
+          sm.seqnum = cand.seq;
+          sm.flags = m->flags.system;
+          sm.recent = cand.recent;
+          sm.keywords = f.keywords_of(*m);
+          sm.internaldate = m->internaldate;
+          sm.internaldate_zone = imap::local_zone_minutes(m->internaldate);
+          sm.rfc822_size = m->rfc822_size;
+          bool hit = false;
+          if (needs == imap::SearchNeeds::kNothing) {
+            hit = eval.matches(sm);
+          } else {
+            auto data = read_file(dir + "/" + m->file, kMaxSearchFile);
+            if (!data) {
+              if (data.error().code == Errc::kLimit) log::info("SEARCH: %s is too big to search", m->file.c_str());
+              continue;
+            }
+            mail::MimeTree tree = mail::parse_mime(*data);
+            hit = eval.matches(sm, *data, &tree);
+          }
+          if (hit) {
+            *hits += ' ';
+            *hits += std::to_string(uid ? cand.uid : cand.seq);
+          }
+        }
+      },
+      guard([this, c, hits] {
+        write("* SEARCH" + *hits + "\r\n");
+        done(c, Condition::kOk, "Search completed.");
+      }));
+}
+
+}  // namespace tern::imapd
