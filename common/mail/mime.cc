@@ -459,6 +459,9 @@ class MimeParser {
   }
 
   // Ends the current entity and its ancestors below `stop` at `end`.
+  // An entity whose body would end before it starts (a delimiter right
+  // after its header's empty line, whose CRLF is also the delimiter's)
+  // ends where its body starts, and its ancestors no earlier than that.
   void close_up_to(uint32_t stop, Mark end) {
     for (uint32_t i = cur_; i != stop;) {
       if (!closed_[i]) {
@@ -466,14 +469,14 @@ class MimeParser {
           Mark h = end.raw < begins_[i].header.raw ? begins_[i].header : end;
           end_header(h, false);
         }
-        finish(i, end);
+        end = finish(i, end);
       }
       if (i == 0) break;
       i = tree_.parts[i].parent;
     }
   }
 
-  void finish(uint32_t i, Mark end) {
+  Mark finish(uint32_t i, Mark end) {
     MimePart& p = tree_.parts[i];
     const Mark& h = begins_[i].header;
     const Mark& b = begins_[i].body;
@@ -483,6 +486,7 @@ class MimeParser {
     p.body_size = end.crlf - b.crlf;
     p.body_lines = end.lfs - b.lfs;
     closed_[i] = true;
+    return end;
   }
 
   struct Begins {
