@@ -44,7 +44,10 @@ void append_nstring(std::string* out, std::optional<std::string_view> s) {
 }
 
 void append_astring(std::string* out, std::string_view s) {
-  bool atom = !s.empty() && !ascii_iequal(s, "NIL") &&
+  // "[" stays out of atoms written by the server: the reader (and other
+  // parsers) take "BODY[" as the start of a section, so "BODY[x" written
+  // as an atom would not read back as itself.
+  bool atom = !s.empty() && !ascii_iequal(s, "NIL") && s.find('[') == std::string_view::npos &&
               std::all_of(s.begin(), s.end(), [](char c) { return is_astring_char(static_cast<unsigned char>(c)); });
   if (atom) {
     out->append(s);

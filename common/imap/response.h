@@ -6,7 +6,8 @@
 // quoted is used when the string is short and holds only 7-bit characters
 // other than CR, LF and NUL (quoted-specials are escaped), a literal
 // otherwise. An astring is written as an atom when every byte is an
-// ASTRING-CHAR and it is not "NIL" (which would read as NIL).
+// ASTRING-CHAR, it is not "NIL" (which would read as NIL) and it has no "["
+// (which after BODY would read as a section, command.h).
 //
 // Status responses: "<tag> OK [CODE args] text" CRLF (RFC 3501 7.1). The
 // text must not contain CR or LF; any such byte (and NUL) becomes a space, so

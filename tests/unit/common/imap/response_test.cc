@@ -47,6 +47,8 @@ TEST_CASE("response: astrings are atoms when every byte allows it and not NIL") 
   CHECK(as_astring("a%b") == "\"a%b\"");
   CHECK(as_astring("(x)") == "\"(x)\"");
   CHECK(as_astring("\\Seen") == "\"\\\\Seen\"");
+  CHECK(as_astring("BODY[En") == "\"BODY[En\"");
+  CHECK(as_astring("[Gmail]/Sent") == "\"[Gmail]/Sent\"");
 }
 
 TEST_CASE("response: flag lists in the RFC 3501 order with \\Recent") {
