@@ -51,6 +51,7 @@ struct FetchPlan {
   bool sets_seen = false;
   bool needs_tree = false;    // a section or RFC822.*
   bool needs_cached = false;  // ENVELOPE, BODY, BODYSTRUCTURE
+  mail::MimeLimits mime;       // mime_nesting_limit
 };
 
 struct FlagUpdate {
@@ -147,7 +148,7 @@ void run_batch(store::Folder& f, const FetchPlan& plan, const std::vector<FetchR
           return nullptr;
         }
         body = std::move(*data);
-        tree = mail::parse_mime(body);
+        tree = mail::parse_mime(body, plan.mime);
       }
       return tree ? &body : nullptr;
     };
@@ -243,6 +244,7 @@ void SessionImpl::cmd_fetch(const Command& c) {
   plan->uid_command = c.uid;
   plan->readonly = selected_->readonly;
   plan->dir = selected_->folder->dir();
+  plan->mime.nesting = imapd_.settings().mime_nesting;
   for (const auto& it : plan->items) {
     if (it.sets_seen()) plan->sets_seen = true;
   }

@@ -47,7 +47,7 @@ void SessionImpl::cmd_search(const Command& c) {
   uint32_t largest_uid = v.last_uid();
   selected_->folder->run(
       [parsed, hits, uid, cands = std::move(cands), largest_seq, largest_uid,
-       dir = selected_->folder->dir()](store::Folder& f) {
+       dir = selected_->folder->dir(), mime = mail::MimeLimits{imapd_.settings().mime_nesting}](store::Folder& f) {
         imap::SearchNeeds needs = imap::search_needs(parsed->program.root);
         imap::SearchEvaluator eval(parsed->program.root, largest_seq, largest_uid);
         for (const auto& cand : cands) {
@@ -71,7 +71,7 @@ void SessionImpl::cmd_search(const Command& c) {
               if (data.error().code == Errc::kLimit) log::info("SEARCH: %s is too big to search", m->file.c_str());
               continue;
             }
-            mail::MimeTree tree = mail::parse_mime(*data);
+            mail::MimeTree tree = mail::parse_mime(*data, mime);
             hit = eval.matches(sm, *data, &tree);
           }
           if (hit) {

@@ -1,5 +1,7 @@
 #include "imapd/settings.h"
 
+#include <algorithm>
+
 namespace tern::imapd {
 
 Result<Settings> Settings::load(const config::MainCf& cf) {
@@ -9,6 +11,7 @@ Result<Settings> Settings::load(const config::MainCf& cf) {
   s.max_literal = static_cast<uint64_t>(cf.integer("imap_max_literal"));
   s.read_ahead = static_cast<size_t>(cf.integer("imapd_read_ahead"));
   s.client_limit = static_cast<int>(cf.integer("client_limit"));
+  s.mime_nesting = static_cast<size_t>(std::max<long long>(1, cf.integer("mime_nesting_limit")));
   s.userdb_socket = cf.str("queue_directory") + "/private/userdb";
   s.mailbox_base = cf.str("virtual_mailbox_base");
   // RFC 3501 5.4: the autologout timer is at least 30 minutes.

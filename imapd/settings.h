@@ -20,6 +20,7 @@ struct Settings {
   uint64_t max_literal = 52428800;      // imap_max_literal: one literal (an APPEND message)
   size_t read_ahead = 262144;           // imapd_read_ahead: pipelined input read ahead, then stop reading
   int client_limit = 1000;              // sessions one process serves
+  size_t mime_nesting = 100;            // mime_nesting_limit: deeper parts are opaque bodies
   std::string userdb_socket;            // queue_directory/private/userdb
   std::string mailbox_base;             // virtual_mailbox_base (relative homes)
   Duration userdb_timeout = std::chrono::seconds(10);
