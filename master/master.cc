@@ -128,7 +128,6 @@ Status Master::open_services(Config& cfg, std::map<std::string, std::shared_ptr<
     if (s->entry.wakeup > 0 && s->entry.type != config::ServiceType::kInet) {
       s->wakeup_timer = event::Timer(loop_, [this, s] { wakeup(*s); });
       s->wakeup_timer.start_every(std::chrono::seconds(s->entry.wakeup));
-      wakeup(*s);  // at once too: a resident service (qmgr) starts with master
     }
     update(*s);
   }
@@ -142,6 +141,7 @@ Status Master::start(Config cfg) {
   std::map<std::string, std::shared_ptr<ListenerSet>> none;
   if (auto s = open_services(cfg, none); !s) return s;
   cfg_ = std::move(cfg);
+  wake_all();
   for (auto& svc : services_)
     log::info("service %s (%s) listening on %s", svc->entry.name.c_str(), svc->entry.type_name().c_str(),
               svc->listeners->description.c_str());
@@ -180,6 +180,13 @@ void Master::reload() {
   previous.clear();
   cfg_ = std::move(*cfg);
   generation_++;
+  // Only now, after every old process was told to stop: a wake-up sent
+  // earlier could be accepted by the old qmgr, which then exits, and the
+  // new one would wait for the next wakeup tick (300 s) with mail piling
+  // up in incoming/. An old process handles its SIGTERM, and closes its
+  // listeners, before any connection made after the signal (event.h:
+  // signals run first).
+  wake_all();
   log::info("reload: configuration re-read, %zu services", services_.size());
   if (!children_.empty()) kill_timer_.start(cfg_->main.seconds("graceful_stop_time"));
   write_status_soon();
@@ -367,6 +374,13 @@ void Master::child_exited(pid_t pid, int status) {
   log::warning("service %s: process pid %d %s; starting a new one", svc->entry.name.c_str(), pid, how.c_str());
   if (svc->entry.maxproc == 0 || active_count(*svc) < svc->entry.maxproc) spawn(*svc);
   else update(*svc);
+}
+
+// Every service with a wakeup column is poked at once: a resident service
+// (qmgr) starts with master and after each reload.
+void Master::wake_all() {
+  for (auto& svc : services_)
+    if (svc->entry.wakeup > 0) wakeup(*svc);
 }
 
 // A wakeup column: poke the service's socket as Postfix's trigger does; the

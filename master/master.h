@@ -52,6 +52,7 @@ class Master {
   void child_exited(pid_t pid, int status);
   void update(Service& svc);
   void wakeup(Service& svc);
+  void wake_all();
   void write_status_soon();
   void write_status();
   int active_count(const Service& svc) const;
