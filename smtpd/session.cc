@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/base/log.h"
+#include "common/base/network.h"
 #include "common/base/strings.h"
 
 namespace tern::smtpd {
@@ -29,16 +30,7 @@ Session::Session(server::Context& ctx, const Settings& settings, queue::QueueIdG
       peer_(std::move(peer)),
       limits_(settings.limits, ctx.service_name(), peer_.address),
       on_closed_(std::move(on_closed)) {
-  sockaddr_storage local{};
-  socklen_t len = sizeof local;
-  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &len) == 0) {
-    char buf[INET6_ADDRSTRLEN] = "";
-    if (local.ss_family == AF_INET)
-      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, buf, sizeof buf);
-    else if (local.ss_family == AF_INET6)
-      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, buf, sizeof buf);
-    local_address_ = buf;
-  }
+  local_address_ = local_address(fd.get());
   if (settings_.wrappermode) {
     // RFC 8314 3.3: TLS from the first byte; the greeting goes out after
     // the handshake.

@@ -8,6 +8,18 @@
 
 namespace tern {
 
+std::string local_address(int fd) {
+  sockaddr_storage local{};
+  socklen_t len = sizeof local;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return "";
+  char buf[INET6_ADDRSTRLEN] = "";
+  if (local.ss_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, buf, sizeof buf);
+  else if (local.ss_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, buf, sizeof buf);
+  return buf;
+}
+
 Result<Network> Network::parse(std::string_view text) {
   Network n;
   std::string t(trim(text));

@@ -21,4 +21,8 @@ struct Network {
   bool contains(const std::string& address) const;
 };
 
+// The local address of a connected socket, in text ("127.0.0.1", "::1");
+// "" when it has none (a unix socket) or getsockname fails.
+std::string local_address(int fd);
+
 }  // namespace tern

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "common/base/log.h"
+#include "common/base/network.h"
 #include "common/ipc/imap_handoff.h"
 
 namespace tern::imap_login {
@@ -86,16 +87,7 @@ void LoginServer::loop_post(std::function<void()> fn) {
 
 Session::Session(LoginServer& server, Fd fd, server::Peer peer)
     : server_(server), settings_(server.settings()), peer_(std::move(peer)) {
-  sockaddr_storage local{};
-  socklen_t len = sizeof local;
-  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &len) == 0) {
-    char buf[INET6_ADDRSTRLEN] = "";
-    if (local.ss_family == AF_INET)
-      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, buf, sizeof buf);
-    else if (local.ss_family == AF_INET6)
-      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, buf, sizeof buf);
-    local_address_ = buf;
-  }
+  local_address_ = local_address(fd.get());
   event_base* base = server_.ctx().loop().base();
   if (settings_.wrappermode) {
     // RFC 8314 3.3: TLS from the first byte; the greeting waits in the
