@@ -16,7 +16,7 @@ struct Settings {
   // (RFC 3501 5.4: at least 30 minutes; IDLE counts as silence too, and
   // clients re-issue IDLE well within it, RFC 2177).
   std::chrono::seconds timeout{1800};
-  size_t max_line = 65536;              // imap_max_line_length: one command line (without literals)
+  size_t max_line = 65536;              // imap_max_line_length: one command in memory (lines + kept literals)
   uint64_t max_literal = 52428800;      // imap_max_literal: one literal (an APPEND message)
   size_t read_ahead = 262144;           // imapd_read_ahead: pipelined input read ahead, then stop reading
   int client_limit = 1000;              // sessions one process serves
