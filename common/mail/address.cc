@@ -81,7 +81,7 @@ class AddressParser {
  public:
   explicit AddressParser(std::vector<Token> toks) : t_(std::move(toks)) {}
 
-  std::vector<Address> parse() {
+  std::vector<HeaderAddress> parse() {
     size_t i = 0;
     while (i < t_.size() && out_.size() < kMaxListAddresses) {
       char s = t_[i].special();
@@ -112,7 +112,7 @@ class AddressParser {
         }
       }
       if (group) {
-        Address start;
+        HeaderAddress start;
         start.mailbox = phrase({i, j}).value_or("");
         out_.push_back(std::move(start));
         in_group_ = true;
@@ -154,14 +154,14 @@ class AddressParser {
     last_word = word;
   }
 
-  std::optional<Address> mailbox(Span s) const {
+  std::optional<HeaderAddress> mailbox(Span s) const {
     size_t lt = s.second;
     for (size_t k = s.first; k < s.second; ++k)
       if (t_[k].special() == '<') {
         lt = k;
         break;
       }
-    Address a;
+    HeaderAddress a;
     Span spec = s;
     if (lt < s.second) {
       a.name = phrase({s.first, lt});
@@ -211,12 +211,12 @@ class AddressParser {
   }
 
   std::vector<Token> t_;
-  std::vector<Address> out_;
+  std::vector<HeaderAddress> out_;
   bool in_group_ = false;
 };
 
 }  // namespace
 
-std::vector<Address> parse_addresses(std::string_view text) { return AddressParser(tokenize(text)).parse(); }
+std::vector<HeaderAddress> parse_addresses(std::string_view text) { return AddressParser(tokenize(text)).parse(); }
 
 }  // namespace tern::mail

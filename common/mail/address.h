@@ -37,7 +37,9 @@
 
 namespace tern::mail {
 
-struct Address {
+// Named apart from smtp_path.h's Address (an SMTP path), which lives in
+// the same namespace: two classes of one name are one ODR violation.
+struct HeaderAddress {
   std::optional<std::string> name;     // display name
   std::optional<std::string> route;    // obs-route "@a,@b" without the colon
   std::optional<std::string> mailbox;  // local part; group start: the group name
@@ -47,6 +49,6 @@ struct Address {
   bool is_group_end() const { return !host && !mailbox; }
 };
 
-std::vector<Address> parse_addresses(std::string_view text);
+std::vector<HeaderAddress> parse_addresses(std::string_view text);
 
 }  // namespace tern::mail
