@@ -58,6 +58,36 @@ def wait_for(pred, timeout=5.0, step=0.05):
     return pred()
 
 
+def processes():
+    """{pid: (ppid, comm)} of every process, from /proc."""
+    out = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        out[int(name)] = (int(stat[stat.rindex(")") + 2:].split()[1]), comm)
+    return out
+
+
+def descendants(root):
+    """PIDs of every process below `root`."""
+    children = {}
+    for pid, (ppid, _) in processes().items():
+        children.setdefault(ppid, []).append(pid)
+    out, stack = [], [root]
+    while stack:
+        for c in children.get(stack.pop(), []):
+            out.append(c)
+            stack.append(c)
+    return out
+
+
 def maildir_new(suite, user):
     """The files in new/ of user's INBOX in a Suite made by ternctl init, sorted."""
     local, domain = user.split("@")

@@ -23,7 +23,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tern_harness import BIN, Suite, check, fail, pid_alive, wait_for  # noqa: E402
+from tern_harness import BIN, Suite, check, descendants, fail, pid_alive, wait_for  # noqa: E402
 
 MESSAGES = int(os.environ.get("TERN_CRASH_MESSAGES", "2000"))
 KILLS = 5
@@ -31,29 +31,6 @@ SENDERS = 8
 USERS = ["crash0", "crash1", "crash2", "crash3"]
 DEADLINE = 240  # seconds for the whole sending phase
 TOKEN = re.compile(rb"^X-Crash-Token: (\d+)\r?$", re.M)
-
-
-def descendants(root):
-    """PIDs of every process below `root` (from /proc's parent links)."""
-    children = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(name))
-    out, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        for c in children.get(pid, []):
-            out.append(c)
-            stack.append(c)
-    return out
 
 
 def kill_tree(master_pid):

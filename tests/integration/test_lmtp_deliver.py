@@ -22,7 +22,7 @@ import socket
 import subprocess
 import time
 
-from tern_harness import BIN, Suite, check, fail, wait_for
+from tern_harness import BIN, Suite, check, fail, processes, wait_for
 
 SIZE_LIMIT = 200000
 
@@ -180,20 +180,7 @@ def test_inet(suite):
 
 def authd_children(suite):
     """PIDs of the authd processes of this suite's master."""
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        if comm == "authd" and ppid == suite.master_pid:
-            pids.append(int(name))
-    return pids
+    return [pid for pid, (ppid, comm) in processes().items() if comm == "authd" and ppid == suite.master_pid]
 
 
 def test_userdb_unreachable(suite):
