@@ -316,9 +316,8 @@ void Master::on_log_datagrams() {
   for (int i = 0; i < 256; ++i) {  // bounded, so a chatty child cannot starve the loop
     ssize_t n = ::recv(log_read_.get(), buf, sizeof buf, MSG_DONTWAIT);
     if (n <= 0) return;
-    log::Level level;
-    std::string_view line;
-    if (server::parse_log_datagram(std::string_view(buf, static_cast<size_t>(n)), &level, &line)) log_.write(level, line);
+    server::for_each_log_record(std::string_view(buf, static_cast<size_t>(n)),
+                                [this](log::Level level, std::string_view line) { log_.write(level, line); });
   }
 }
 

@@ -209,7 +209,12 @@ void Incoming::request_scan(ScanKind kind, DeferredScan deferred) {
   opt.deferred = deferred;
   opt.now = clock_.wall_now();
   if (kind == ScanKind::kFull) opt.sites = std::exchange(sites_, {});
-  pool_.submit([dir, result, opt, known = active_.ids()] { *result = scan_queue(dir, known, opt); },
+  // Only a full scan compares active/ with the active set; the frequent
+  // incoming-only scan (one per wake-up from smtpd or pickup) must not copy
+  // an id set as large as the active set each time.
+  std::set<std::string> known;
+  if (kind == ScanKind::kFull) known = active_.ids();
+  pool_.submit([dir, result, opt, known = std::move(known)] { *result = scan_queue(dir, known, opt); },
                [this, result, kind, deferred] { scan_done(std::move(*result), kind, deferred); });
 }
 

@@ -19,13 +19,17 @@
 //   "overload=0"  back to normal: a full process leaves clients to others
 // EOF on the status socket means master went away: stop gracefully.
 //
-// Log datagrams: "<P>tag: text", P the syslog priority digit (log.h Level).
+// Log datagrams: one or more records "<P>tag: text" separated by "\n", P the
+// syslog priority digit (log.h Level). A record never holds a "\n" (log.h
+// turns control characters into "?").
 
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "common/base/fd.h"
 #include "common/base/log.h"
+#include "common/event/loop.h"
 
 namespace tern::server {
 
@@ -43,11 +47,27 @@ bool parse_status(std::string_view msg, ChildStatus* out);
 // Sends one packet; false if master is gone.
 bool send_status(int fd, std::string_view msg);
 
-// Log sink for children: each line a datagram on fd (blocking: back-pressure
-// rather than loss when master is slow).
+// Log sink for children: datagrams on fd (blocking: back-pressure rather
+// than loss when master is slow). Until batch_logs(), every line is a
+// datagram of its own.
 void log_to_master(int fd);
+// From then on, notice, info and debug lines logged on the loop's thread
+// wait for the end of the loop turn and leave together, one datagram (at
+// most kMaxLogDatagram bytes) for what a turn logged: a busy smtpd logs five
+// lines per message, and a datagram each cost a wake-up of master each.
+// Lines from other threads (the worker pool), warnings and worse, and exit
+// go at once, after what waits, so order is kept. A process killed by a
+// signal loses what its current turn logged (never more than one turn).
+// Called on the loop's thread; unbatch_logs() (flushes, then one datagram
+// per line again) before the Loop is destroyed.
+void batch_logs(event::Loop& loop);
+void unbatch_logs();
+inline constexpr size_t kMaxLogDatagram = 8000;  // fits the socket buffer
 std::string format_log_datagram(log::Level level, std::string_view tag, std::string_view text);
-// Parses a datagram; false for a malformed one.
+// Parses one record; false for a malformed one.
 bool parse_log_datagram(std::string_view dgram, log::Level* level, std::string_view* tag_and_text);
+// Calls fn for each well-formed record of a datagram, in order.
+void for_each_log_record(std::string_view dgram,
+                         const std::function<void(log::Level, std::string_view tag_and_text)>& fn);
 
 }  // namespace tern::server

@@ -384,9 +384,11 @@ int run_service(int argc, char** argv, ServiceSpec spec) {
     log::info("%s changed: finishing clients, then exiting so that master starts a fresh process", path.c_str());
     ctx.stop();
   });
+  batch_logs(loop);
   auto served = server.serve();
   if (spec.on_exit) spec.on_exit(ctx);
   pool.stop();
+  unbatch_logs();
   if (!served) log::fatal("%s", served.error().text.c_str());
   return 0;
 }
