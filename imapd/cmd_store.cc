@@ -1,6 +1,11 @@
 // STORE and UID STORE (RFC 3501 6.4.6, 6.4.8): flag changes, made durable
 // by store::Folder::store (a rename per message, fsync, one MODSEQ for the
 // batch) on the worker pool before the answer.
+//
+// A message the client still knows but another session expunged (RFC 3501
+// 7.4.1) is left out, the others are changed and reported, and the command
+// ends "NO [EXPUNGEISSUED] Some of the requested messages no longer exist."
+// (RFC 5530), as Dovecot answers; the EXPUNGE comes with a later command.
 
 #include "common/base/log.h"
 #include "common/imap/store_args.h"
@@ -17,6 +22,7 @@ struct StoreReq {
 
 struct StoreOut {
   Status st;
+  bool expunged = false;  // a requested message no longer exists
   std::string out;
   std::vector<std::tuple<uint32_t, uint8_t, uint32_t>> flags;  // uid, system, keywords
 };
@@ -35,11 +41,12 @@ void SessionImpl::cmd_store(const Command& c) {
   std::vector<uint32_t> seqs;
   if (!resolve(c, *set, c.uid, &seqs)) return;
   std::vector<StoreReq> reqs;
+  auto out = std::make_shared<StoreOut>();
   for (uint32_t s : seqs) {
     const ViewMessage& v = selected_->view.at(s);
     if (!v.expunged) reqs.push_back({s, v.uid, v.recent});
+    else out->expunged = true;
   }
-  auto out = std::make_shared<StoreOut>();
   bool uid = c.uid;
   selected_->folder->run(
       [reqs = std::move(reqs), a = std::move(*args), out, uid](store::Folder& f) {
@@ -67,9 +74,13 @@ void SessionImpl::cmd_store(const Command& c) {
           out->st = res.take_error();
           return;
         }
+        if (!res->gone.empty()) out->expunged = true;
         for (const auto& r : reqs) {
           const store::Message* m = f.find(r.uid);
-          if (!m) continue;
+          if (!m) {
+            out->expunged = true;
+            continue;
+          }
           uint32_t known = m->flags.keywords & f.keywords().table().known();
           out->flags.emplace_back(m->uid, m->flags.system, known);
           if (a.silent) continue;
@@ -93,6 +104,7 @@ void SessionImpl::cmd_store(const Command& c) {
           send_updates(false, uid_command_);
         }
         write(out->out);
+        if (out->expunged) return no(c, "EXPUNGEISSUED", "Some of the requested messages no longer exist.");
         done(c, Condition::kOk, "Store completed.");
       }));
 }

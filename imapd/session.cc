@@ -169,6 +169,13 @@ void SessionImpl::on_readable() {
 
 void SessionImpl::write(std::string_view bytes) {
   if (finished_) return;
+  // A client that keeps reading but never quite catches up (a long FETCH
+  // streamed in chunks) would otherwise grow the buffer by everything ever
+  // sent: drop what went out once it is most of the buffer.
+  if (out_pos_ > 0 && out_pos_ >= outbuf_.size() / 2) {
+    outbuf_.erase(0, out_pos_);
+    out_pos_ = 0;
+  }
   outbuf_.append(bytes);
   bytes_out_ += bytes.size();
   // A big answer (FETCH of many bodies) goes out as it is produced.

@@ -129,7 +129,8 @@ class SessionImpl {
   void cmd_append(const Command& c);
   void cmd_expunge(const Command& c);
   void cmd_fetch(const Command& c);
-  void fetch_batch(const Command& c, std::shared_ptr<const void> plan, std::shared_ptr<const void> reqs, size_t from);
+  // The next part of a FETCH's answer (job: cmd_fetch.cc's FetchJob).
+  void fetch_batch(const Command& c, std::shared_ptr<void> job);
   // Runs fn once the client has read most of what waits for it.
   void when_drained(std::function<void()> fn);
   void cmd_store(const Command& c);

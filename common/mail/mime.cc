@@ -247,9 +247,14 @@ class MimeParser {
  public:
   MimeParser(std::string_view msg, const MimeLimits& limits) : m_(msg), limits_(limits) {}
 
-  MimeTree parse() {
+  MimeTree parse(const std::function<void(size_t)>* progress = nullptr) {
     new_entity(Mark{}, kNoParent, 0);
+    size_t next_progress = kMimeProgressStep;
     while (pos_.raw < m_.size()) {
+      if (progress && pos_.raw >= next_progress) {
+        (*progress)(pos_.raw);
+        next_progress = pos_.raw + kMimeProgressStep;
+      }
       const char* nl = static_cast<const char*>(std::memchr(m_.data() + pos_.raw, '\n', m_.size() - pos_.raw));
       size_t end = nl ? static_cast<size_t>(nl - m_.data()) : m_.size();
       bool cr = end > pos_.raw && m_[end - 1] == '\r';
@@ -571,6 +576,11 @@ std::optional<std::string> param_value(const std::vector<MimeParam>& params, std
 
 MimeTree parse_mime(std::string_view message, const MimeLimits& limits) {
   return MimeParser(message, limits).parse();
+}
+
+MimeTree parse_mime(std::string_view message, const MimeLimits& limits,
+                    const std::function<void(size_t offset)>& progress) {
+  return MimeParser(message, limits).parse(&progress);
 }
 
 std::optional<uint32_t> resolve_section(const MimeTree& tree, const std::vector<uint32_t>& numbers) {

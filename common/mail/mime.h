@@ -71,6 +71,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -189,6 +190,14 @@ struct MimeTree {
 };
 
 MimeTree parse_mime(std::string_view message, const MimeLimits& limits = {});
+// The same, calling progress(offset) each time the parse has gone past
+// another kMimeProgressStep bytes: it never reads the bytes before
+// `offset` again, so a reader of a mapped file may drop those pages from
+// its resident set (store/mapped_message.h) and parse a 1 GB message with
+// little memory.
+inline constexpr size_t kMimeProgressStep = 1 << 20;
+MimeTree parse_mime(std::string_view message, const MimeLimits& limits,
+                    const std::function<void(size_t offset)>& progress);
 
 // The entity an IMAP section part number names ({} for the message
 // itself, {1, 2} for "1.2"), or nullopt when there is no such part. See the

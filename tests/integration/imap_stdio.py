@@ -94,3 +94,17 @@ class Raw:
             self.p.kill()
             self.p.wait()
         return self.p.returncode
+
+
+counter = [0]
+
+
+def deliver(maildir, data, folder=""):
+    """Writes a message as lmtp-deliver does (tmp/, then new/)."""
+    counter[0] += 1
+    d = os.path.join(maildir, folder) if folder else maildir
+    base = f"{1700000000 + counter[0]}.M{counter[0]}P1Q{counter[0]}.test,S={len(data)},W={len(data)}"
+    with open(os.path.join(d, "tmp", base), "wb") as f:
+        f.write(data)
+    os.rename(os.path.join(d, "tmp", base), os.path.join(d, "new", base))
+    return base

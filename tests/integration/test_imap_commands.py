@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import time
 
-from imap_stdio import Raw, imaplib_session
+from imap_stdio import Raw, deliver, imaplib_session
 from tern_harness import check
 
 SIMPLE = (b"From: Alice <alice@example.org>\r\n"
@@ -43,20 +43,6 @@ MULTIPART = (b"From: Carol <carol@example.org>\r\n"
 BODYSTRUCTURE = ('(("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 18 0 NIL NIL NIL NIL)'
                  '("application" "pdf" ("name" "r.pdf") NIL NIL "base64" 12 NIL ("attachment" ("filename" "r.pdf"))'
                  ' NIL NIL) "mixed" ("boundary" "XX") NIL NIL NIL)')
-
-counter = [0]
-
-
-def deliver(maildir, data, folder=""):
-    """Writes a message as lmtp-deliver does (tmp/, then new/)."""
-    counter[0] += 1
-    d = os.path.join(maildir, folder) if folder else maildir
-    base = f"{1700000000 + counter[0]}.M{counter[0]}P1Q{counter[0]}.test,S={len(data)},W={len(data)}"
-    with open(os.path.join(d, "tmp", base), "wb") as f:
-        f.write(data)
-    os.rename(os.path.join(d, "tmp", base), os.path.join(d, "new", base))
-    return base
-
 
 def test_any_state(home):
     r = Raw(home)
