@@ -45,7 +45,16 @@ Result<Spawned> spawn_child(const SpawnRequest& req, int log_fd) {
   std::vector<int> sources = {theirs.get(), log_fd};
   sources.insert(sources.end(), req.listen_fds.begin(), req.listen_fds.end());
 
+  // Signals stay blocked from before fork until the child has put back the
+  // default handlers: until then it runs master's libevent handler, which
+  // writes the signal number into master's own signal socketpair (shared
+  // across fork). A reload's SIGTERM that reached a child in that window was
+  // read by master as its own SIGTERM, and master stopped.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::sigprocmask(SIG_SETMASK, &all, &old);
   pid_t pid = ::fork();
+  if (pid != 0) ::sigprocmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) return sys_error("fork");
   if (pid == 0) {
     // Move every source above the targets first, so no dup2 clobbers one
@@ -58,10 +67,19 @@ Result<Spawned> spawn_child(const SpawnRequest& req, int log_fd) {
     for (size_t i = 0; i < sources.size(); ++i) {
       if (::dup2(sources[i], server::kStatusFd + static_cast<int>(i)) < 0) ::_exit(126);
     }
+    // Every caught signal back to its default (libevent's handlers are in
+    // the signal table master copied to us), and only then unblocked: a
+    // signal that arrived meanwhile now acts on this child alone.
+    for (int sig = 1; sig < NSIG; ++sig) {
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      struct sigaction sa;
+      if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
+        ::signal(sig, SIG_DFL);
+    }
+    for (int sig : {SIGPIPE, SIGHUP, SIGTERM, SIGINT, SIGCHLD}) ::signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig : {SIGPIPE, SIGHUP, SIGTERM, SIGINT, SIGCHLD}) ::signal(sig, SIG_DFL);
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
