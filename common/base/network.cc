@@ -1,6 +1,9 @@
 #include "common/base/network.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <cstring>
 
@@ -18,6 +21,11 @@ std::string local_address(int fd) {
   else if (local.ss_family == AF_INET6)
     inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, buf, sizeof buf);
   return buf;
+}
+
+void set_tcp_nodelay(int fd) {
+  int one = 1;
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 Result<Network> Network::parse(std::string_view text) {

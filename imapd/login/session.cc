@@ -88,6 +88,10 @@ void LoginServer::loop_post(std::function<void()> fn) {
 Session::Session(LoginServer& server, Fd fd, server::Peer peer)
     : server_(server), settings_(server.settings()), peer_(std::move(peer)) {
   local_address_ = local_address(fd.get());
+  // The proxied answers of imapd come in pieces (session.cc in imapd): no
+  // Nagle delay between them. Set before the handoff, it stays with the
+  // descriptor imapd gets.
+  set_tcp_nodelay(fd.get());
   event_base* base = server_.ctx().loop().base();
   if (settings_.wrappermode) {
     // RFC 8314 3.3: TLS from the first byte; the greeting waits in the

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,6 +55,23 @@ TEST_CASE("local_address: the text address a connected socket is bound to", "[ba
   ::close(pair[0]);
   ::close(pair[1]);
   CHECK(local_address(-1).empty());
+}
+
+TEST_CASE("set_tcp_nodelay: Nagle off on a TCP socket, harmless on a unix socket", "[base][network]") {
+  int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(tcp >= 0);
+  int on = -1;
+  socklen_t len = sizeof on;
+  set_tcp_nodelay(tcp);
+  REQUIRE(::getsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &on, &len) == 0);
+  CHECK(on != 0);
+  ::close(tcp);
+  int pair[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+  set_tcp_nodelay(pair[0]);
+  CHECK(::write(pair[0], "x", 1) == 1);
+  ::close(pair[0]);
+  ::close(pair[1]);
 }
 
 }  // namespace
