@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/base/fault.h"
 #include "common/base/log.h"
 
 namespace tern::imapd {
@@ -188,11 +189,16 @@ void SharedFolder::poke() {
 // ---------------------------------------------------------------------------
 
 FolderCache::FolderCache(event::Loop& loop, event::WorkerPool& workers) : loop_(loop), workers_(workers) {
-  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  int fd = -1;
+  if (int err = fault::check(fault::Point::kInotify)) errno = err;  // tests: a process without inotify
+  else fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) {
-    // Without inotify, changes from elsewhere show at the next command
-    // (every NOOP and IDLE syncs); IDLE also polls (session).
-    log::warning("inotify_init1: %s; changes by other processes show at the next command", std::strerror(errno));
+    // Without inotify (the per-user instance limit, fs.inotify.
+    // max_user_instances, is reached), changes from elsewhere show at the
+    // next command (every NOOP and IDLE syncs) and IDLE polls every
+    // imapd_idle_check_interval (cmd_idle.cc).
+    log::warning("inotify_init1: %s; changes by other processes show at the next command, or within "
+                 "imapd_idle_check_interval during IDLE", std::strerror(errno));
     return;
   }
   inotify_ = Fd(fd);

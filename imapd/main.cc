@@ -23,6 +23,7 @@
 
 #include "build_paths.h"
 #include "common/auth/userdb_client.h"
+#include "common/base/fault.h"
 #include "common/base/log.h"
 #include "common/base/strings.h"
 #include "common/server/skeleton.h"
@@ -106,6 +107,10 @@ int run_stdio(int argc, char** argv) {
   }
   log::set_verbose(opts->verbose);
   signal(SIGPIPE, SIG_IGN);
+#ifdef TERN_FAULT_INJECTION
+  // Test builds only, as the daemons' skeleton does.
+  if (!fault::arm_from_environment()) log::fatal("TERN_FAULTS: malformed value");
+#endif
   bool direct = !opts->home.empty() || !opts->maildir.empty();
   // With -h or -m the mail is named on the command line: a missing
   // main.cf is no reason to refuse (tests and benches run without one).

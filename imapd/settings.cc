@@ -14,6 +14,8 @@ Result<Settings> Settings::load(const config::MainCf& cf) {
   s.mime_nesting = static_cast<size_t>(std::max<long long>(1, cf.integer("mime_nesting_limit")));
   s.userdb_socket = cf.str("queue_directory") + "/private/userdb";
   s.mailbox_base = cf.str("virtual_mailbox_base");
+  s.idle_check_interval = cf.seconds("imapd_idle_check_interval");
+  if (s.idle_check_interval < std::chrono::seconds(1)) return invalid("imapd_idle_check_interval: at least 1s");
   // RFC 3501 5.4: the autologout timer is at least 30 minutes.
   if (s.timeout < std::chrono::seconds(1800)) return invalid("imapd_timeout: at least 30m (RFC 3501 5.4)");
   // RFC 7162 3: clients should limit lines to 8192 octets; servers take more.

@@ -24,6 +24,11 @@ struct Settings {
   std::string userdb_socket;            // queue_directory/private/userdb
   std::string mailbox_base;             // virtual_mailbox_base (relative homes)
   Duration userdb_timeout = std::chrono::seconds(10);
+  // imapd_idle_check_interval: during IDLE the selected folder is synced
+  // this often even when no inotify event came (Dovecot's
+  // mailbox_idle_check_interval): the only way changes arrive when the
+  // process has no inotify instance or a watch could not be added.
+  std::chrono::seconds idle_check_interval{30};
 
   static Result<Settings> load(const config::MainCf& cf);
 };

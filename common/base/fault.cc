@@ -54,6 +54,7 @@ bool arm_from_environment() {
     if (f[0] == "fsync") it.point = Point::kFsync;
     else if (f[0] == "rename") it.point = Point::kRename;
     else if (f[0] == "write") it.point = Point::kWrite;
+    else if (f[0] == "inotify") it.point = Point::kInotify;
     else return false;
     auto err = parse_int(f[1]), count = parse_int(f[2]);
     auto skip = f.size() == 4 ? parse_int(f[3]) : std::optional<long long>(0);

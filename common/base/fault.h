@@ -5,7 +5,7 @@
 
 namespace tern::fault {
 
-enum class Point { kFsync, kRename, kWrite };
+enum class Point { kFsync, kRename, kWrite, kInotify };
 
 #ifdef TERN_FAULT_INJECTION
 // The next `count` calls at `point` fail with `err`.
@@ -16,7 +16,7 @@ void arm_after(Point point, int skip, int err, int count = 1);
 void disarm_all();
 // Arms what the environment variable TERN_FAULTS asks for, so integration
 // tests can fail a step inside a running daemon: a comma-separated list of
-// point:errno:count[:skip], point one of fsync, rename, write (e.g.
+// point:errno:count[:skip], point one of fsync, rename, write, inotify (e.g.
 // "fsync:5:1" fails the next fsync with EIO). Returns false for a malformed
 // value (nothing is armed then).
 bool arm_from_environment();

@@ -281,6 +281,8 @@ std::vector<ParamDef> make_table() {
        "most one IMAP command holds in memory: its lines plus in-memory literals (not an APPEND message); beyond it BAD, the session goes on"},
       {"imap_max_literal", "52428800", T::kSize,
        "largest IMAP literal (an APPEND message); a larger one gets NO [TOOBIG] before it is sent"},
+      {"imapd_idle_check_interval", "30s", T::kTime,
+       "during IDLE, the selected folder is synced this often even without an inotify event (at least 1s)"},
       {"imapd_read_ahead", "262144", T::kSize,
        "bytes of pipelined IMAP commands imapd reads ahead of the one it is executing; then it stops reading until they are done"},
 
