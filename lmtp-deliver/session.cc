@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "common/base/log.h"
+#include "common/base/network.h"
 #include "common/base/strings.h"
 
 namespace tern::lmtp {
@@ -60,6 +61,11 @@ std::string new_session_id() {
 Session::Session(server::Context& ctx, const Settings& settings, Fd fd, server::Peer peer,
                  std::function<void(Session*)> on_closed)
     : ctx_(ctx), settings_(settings), peer_(std::move(peer)), id_(new_session_id()), on_closed_(std::move(on_closed)) {
+  // Over inet (another MTA's LMTP client), each recipient's reply after
+  // DATA is written as its delivery finishes: without this, every reply
+  // after the first waits for the client's delayed ACK (Nagle). A unix
+  // socket ignores it.
+  set_tcp_nodelay(fd.get());
   bev_.reset(bufferevent_socket_new(ctx_.loop().base(), fd.release(), BEV_OPT_CLOSE_ON_FREE));
   bufferevent_setcb(bev_.get(), &Session::on_read, &Session::on_write, &Session::on_event, this);
   timeout_ = event::Timer(ctx_.loop(), [this] {

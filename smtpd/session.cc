@@ -31,6 +31,11 @@ Session::Session(server::Context& ctx, const Settings& settings, queue::QueueIdG
       limits_(settings.limits, ctx.service_name(), peer_.address),
       on_closed_(std::move(on_closed)) {
   local_address_ = local_address(fd.get());
+  // Replies go out as soon as they are made. With Nagle's algorithm a reply
+  // written while the previous one is unacknowledged (a PIPELINING client's
+  // RCPT answered after a userdb lookup, after MAIL's reply left) waits for
+  // the client's delayed ACK: 40 ms per transaction.
+  set_tcp_nodelay(fd.get());
   if (settings_.wrappermode) {
     // RFC 8314 3.3: TLS from the first byte; the greeting goes out after
     // the handshake.
