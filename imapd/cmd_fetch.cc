@@ -246,7 +246,7 @@ std::optional<MessageOut> start_message(store::Folder& f, const FetchPlan& plan,
         break;
       case imap::FetchAttr::kInternalDate:
         sep();
-        out += "INTERNALDATE " + imap::format_date_time(m->internaldate, imap::local_zone_minutes(m->internaldate));
+        out += "INTERNALDATE " + imap::format_date_time(f.internaldate(*m), imap::local_zone_minutes(f.internaldate(*m)));
         break;
       case imap::FetchAttr::kRfc822Size:
         sep();

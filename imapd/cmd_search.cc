@@ -59,8 +59,8 @@ void SessionImpl::cmd_search(const Command& c) {
           sm.flags = m->flags.system;
           sm.recent = cand.recent;
           sm.keywords = f.keywords_of(*m);
-          sm.internaldate = m->internaldate;
-          sm.internaldate_zone = imap::local_zone_minutes(m->internaldate);
+          sm.internaldate = f.internaldate(*m);
+          sm.internaldate_zone = imap::local_zone_minutes(sm.internaldate);
           sm.rfc822_size = m->rfc822_size;
           bool hit = false;
           if (needs == imap::SearchNeeds::kNothing) {

@@ -10,14 +10,16 @@
 // process, used from one thread at a time.
 //
 // sync(): the UID list scans new/ and cur/ and numbers new files (under
-// the folder lock only when there are some); the index is read (only its
+// the folder lock only when there are some; when there is no usable UID
+// list or index yet, the one scan is made under the lock); the index is read (only its
 // new frames, after the first time); when the files and the index agree
 // nothing is locked or written. Otherwise, under the lock, the folder is
 // scanned again (readdir may miss a file being renamed by another process;
 // under the lock Tern processes rename nothing) and the index is brought
-// up to date in one appended frame: new files (stat for size and
-// INTERNALDATE = the file's mtime, as Dovecot does; RFC822.SIZE from W= or
-// counted, never from S=) with the MODSEQ their UID got, files renamed by
+// up to date in one appended frame: new files (sizes from ,S= and ,W=
+// when the name has both, else a stat and RFC822.SIZE from W= or counted,
+// never from S=; INTERNALDATE = the file's mtime, as Dovecot takes it,
+// stat()ed only when asked: internaldate()) with the MODSEQ their UID got, files renamed by
 // other programs with one new MODSEQ, files gone as expunged with that
 // MODSEQ too. An index that is absent, damaged, of another UIDVALIDITY or
 // missing a change (see index.h) is rebuilt: same UIDs, every message at
@@ -69,6 +71,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base/fd.h"
 #include "common/base/result.h"
 #include "common/store/flags.h"
 #include "common/store/index.h"
@@ -85,7 +88,8 @@ struct Message {
   uint64_t modseq = 0;
   uint64_t size = 0;         // bytes on disk
   uint64_t rfc822_size = 0;  // with CRLF line ends (RFC822.SIZE)
-  int64_t internaldate = 0;  // Unix seconds
+  // Unix seconds, or kDateUnknown: read it with Folder::internaldate().
+  int64_t internaldate = 0;
 };
 
 struct FlagChange {
@@ -143,6 +147,15 @@ class Folder {
   // expunged now, gone those that were already gone.
   Result<StoreResult> expunge(std::span<const uint32_t> uids);
 
+  // INTERNALDATE (RFC 3501 2.3.3): the file's mtime, as Dovecot takes it
+  // (APPEND sets it, a COPY's hard link keeps it). A sync stat()s only the
+  // files whose names lack ,S= or ,W= (sizes come from the name: the first
+  // SELECT of 100,000 messages makes no 100,000 stats); the others are
+  // stat()ed here, the first time their date is asked (FETCH INTERNALDATE,
+  // SEARCH), and the answer kept for the life of this Folder. A file that
+  // cannot be stat()ed (renamed meanwhile) gets its name's delivery time.
+  int64_t internaldate(const Message& m);
+
   // A cached field, or nullptr when not cached.
   const std::string* cached(uint32_t uid, CacheField field) const;
   // Records computed fields (a value past kMaxCacheValue is Errc::kLimit).
@@ -167,7 +180,11 @@ class Folder {
   bool quiet(const ScanStamp& dirs) const;
   bool consistent() const;
   Diff diff() const;
-  Result<IndexEntry> describe(uint32_t uid, const std::string& file) const;
+  struct SubDirs {
+    Fd new_;
+    Fd cur;
+  };
+  Result<IndexEntry> describe(uint32_t uid, const std::string& file, const SubDirs* dirs = nullptr) const;
   Status reconcile(const FolderLock& lock, std::optional<ScanStamp> stamp = std::nullopt);
   Status rebuild(const FolderLock& lock, std::optional<ScanStamp> stamp);
   Status record_scan(const FolderLock& lock, const ScanStamp& stamp);

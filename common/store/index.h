@@ -25,7 +25,7 @@
 //     u32 payload length (at most kMaxIndexFrame), u32 crc32 of the payload,
 //     payload: u64 covered, u32 record count, then the records
 //   records, each starting with a u8 kind:
-//     1 message  u32 uid, u64 modseq, i64 internaldate (Unix seconds),
+//     1 message  u32 uid, u64 modseq, i64 internaldate (Unix seconds, or kDateUnknown),
 //                u64 size (bytes on disk), u64 rfc822 size (CRLF), u8 place
 //                (bit 0: in cur/, bit 1: the name has ":2,"), str base,
 //                str info (after ":2,"), u8 cached-field mask, then one str
@@ -103,10 +103,14 @@ enum class CacheField : uint8_t {
 };
 inline constexpr size_t kCacheFields = 4;
 
+// IndexEntry::internaldate when the file was not stat()ed (Folder::describe
+// takes sizes from ,S=/,W= without a stat; Folder::internaldate() asks).
+inline constexpr int64_t kDateUnknown = INT64_MIN;
+
 struct IndexEntry {
   uint32_t uid = 0;
   uint64_t modseq = 0;
-  int64_t internaldate = 0;
+  int64_t internaldate = 0;  // or kDateUnknown
   uint64_t size = 0;
   uint64_t rfc822_size = 0;
   bool in_cur = false;

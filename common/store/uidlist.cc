@@ -122,8 +122,9 @@ Status parse_record(std::string_view line, UidListState& s) {
 
 // The messages in new/ then cur/ (see the header for the order), base →
 // file relative to the folder; cur/ wins for a base seen in both.
-Result<std::unordered_map<std::string, std::string>> scan_folder(const std::string& folder) {
+Result<std::unordered_map<std::string, std::string>> scan_folder(const std::string& folder, size_t expect) {
   std::unordered_map<std::string, std::string> out;
+  out.reserve(expect);  // no rehash of a big folder as it is read
   for (const char* sub : {"new", "cur"}) {
     const std::string dir = folder + "/" + sub;
     std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
@@ -358,10 +359,18 @@ Status UidList::assign(const Files& files, const FolderLock& lock) {
   if (uint64_t{state_.uidnext} + fresh.size() >= UINT32_MAX)
     return make_error(Errc::kLimit, "UIDs exhausted in " + folder_);
   std::string records;
+  records.reserve(fresh.size() * (fresh.front().base.size() + 32));
   uint32_t uid = state_.uidnext;
   uint64_t modseq = state_.highestmodseq;
-  for (const New& n : fresh)
-    records += "A\t" + std::to_string(uid++) + "\t" + std::to_string(++modseq) + "\t" + std::string(n.base) + "\n";
+  for (const New& n : fresh) {
+    records += "A\t";
+    records += std::to_string(uid++);
+    records += '\t';
+    records += std::to_string(++modseq);
+    records += '\t';
+    records += n.base;
+    records += '\n';
+  }
   return append(records, lock);
 }
 
@@ -375,7 +384,7 @@ void UidList::remember(Files& files) {
 
 Status UidList::sync() {
   if (Status st = refresh(); !st) return st;
-  auto files = scan_folder(folder_);
+  auto files = scan_folder(folder_, std::max(state_.uids.size(), files_.size()));
   if (!files) return files.take_error();
   auto unknown_exists = [&] {
     for (const auto& [base, file] : *files)
@@ -392,7 +401,7 @@ Status UidList::sync() {
 
 Status UidList::sync(const FolderLock& lock) {
   if (Status st = prepare(lock); !st) return st;
-  auto files = scan_folder(folder_);
+  auto files = scan_folder(folder_, std::max(state_.uids.size(), files_.size()));
   if (!files) return files.take_error();
   if (Status st = assign(*files, lock); !st) return st;
   remember(*files);

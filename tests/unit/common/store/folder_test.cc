@@ -79,7 +79,11 @@ TEST_CASE("folder: sync lists messages with UIDs, sizes, dates and MODSEQ", "[st
   CHECK(fresh.file == "new/" + *a);
   CHECK(fresh.rfc822_size == fresh.size);
   CHECK(fresh.flags == MessageFlags{});
-  CHECK(std::abs(fresh.internaldate - static_cast<int64_t>(::time(nullptr))) < 100);
+  // Sizes from its ,S=/,W= name: no stat until the date is asked.
+  CHECK(fresh.internaldate == kDateUnknown);
+  CHECK(std::abs(f.internaldate(fresh) - static_cast<int64_t>(::time(nullptr))) < 100);
+  CHECK(f.messages()[1].internaldate == f.internaldate(fresh));
+  CHECK(f.internaldate(old) == 1600000000);
   CHECK(f.highestmodseq() >= old.modseq);
   CHECK(f.highestmodseq() >= fresh.modseq);
   CHECK(f.find(2) == &f.messages()[1]);
