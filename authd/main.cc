@@ -59,6 +59,16 @@ int main(int argc, char** argv) {
   State st;
   tern::server::ServiceSpec spec;
   spec.program = "authd";
+  // Never retired for max_use or max_idle (as Dovecot's auth process):
+  // only the process that did a login can confirm it (REQUEST from imapd).
+  // At max_use (10,000 clients: imap-login and every imapd connect to
+  // login/auth) the process stopped accepting while imap-login's
+  // connection kept it alive, so master (maxproc 1) could start no other,
+  // imapd waited 20 s for confirmations that never came, and the next
+  // process could not confirm the old one's logins (bench/imap's churn
+  // shape hit it after ~10,000 logins). A changed users file still makes
+  // it finish its clients and exit.
+  spec.resident = true;
   spec.init_privileged = [&st](Context& ctx) { return load_users(ctx, st); };
   spec.init_unprivileged = [&st](Context& ctx) -> Status {
     st.protocol = tern::authd::protocol_for_service(ctx.service_name());
