@@ -320,6 +320,10 @@ Status Folder::rebuild(const FolderLock& lock, std::optional<ScanStamp> stamp) {
 }
 
 void Folder::build_view() {
+  // Dates internaldate() stat()ed go on to the new view (a rename keeps a
+  // file's mtime; both lists are in UID order).
+  std::vector<Message> before = std::move(messages_);
+  size_t j = 0;
   messages_.clear();
   if (!index_.valid()) return;
   messages_.reserve(index_.state().entries.size());
@@ -333,6 +337,10 @@ void Folder::build_view() {
     m.size = e.size;
     m.rfc822_size = e.rfc822_size;
     m.internaldate = e.internaldate;
+    if (m.internaldate == kDateUnknown) {
+      while (j < before.size() && before[j].uid < uid) ++j;
+      if (j < before.size() && before[j].uid == uid) m.internaldate = before[j].internaldate;
+    }
     messages_.push_back(std::move(m));
   }
 }

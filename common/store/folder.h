@@ -152,7 +152,7 @@ class Folder {
   // files whose names lack ,S= or ,W= (sizes come from the name: the first
   // SELECT of 100,000 messages makes no 100,000 stats); the others are
   // stat()ed here, the first time their date is asked (FETCH INTERNALDATE,
-  // SEARCH), and the answer kept for the life of this Folder. A file that
+  // SEARCH), and the answer kept in the view, across syncs. A file that
   // cannot be stat()ed (renamed meanwhile) gets its name's delivery time.
   int64_t internaldate(const Message& m);
 

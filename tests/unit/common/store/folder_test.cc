@@ -84,6 +84,16 @@ TEST_CASE("folder: sync lists messages with UIDs, sizes, dates and MODSEQ", "[st
   CHECK(std::abs(f.internaldate(fresh) - static_cast<int64_t>(::time(nullptr))) < 100);
   CHECK(f.messages()[1].internaldate == f.internaldate(fresh));
   CHECK(f.internaldate(old) == 1600000000);
+  {
+    // The date asked once stays known through the next sync.
+    const int64_t date = f.messages()[1].internaldate;
+    Folder g(md);
+    REQUIRE(g.sync().ok());
+    CHECK(g.messages()[1].internaldate == kDateUnknown);
+    (void)g.internaldate(g.messages()[1]);
+    REQUIRE(g.sync().ok());
+    CHECK(g.messages()[1].internaldate == date);
+  }
   CHECK(f.highestmodseq() >= old.modseq);
   CHECK(f.highestmodseq() >= fresh.modseq);
   CHECK(f.find(2) == &f.messages()[1]);
