@@ -562,7 +562,10 @@ bool Load::fill(Conn& c) {
         return false;
       }
       ++closed_;
-      fail(c, n == 0 ? "server closed the connection" : "read error");
+      char err[256] = "";
+      if (n < 0 && c.ssl) ERR_error_string_n(ERR_peek_error(), err, sizeof err);
+      ERR_clear_error();
+      fail(c, std::string(n == 0 ? "server closed the connection" : "read error ") + err + " in " + step_name(c.step));
       return false;
     }
     bytes_in_ += static_cast<uint64_t>(n);
