@@ -511,6 +511,9 @@ bool Load::flush(Conn& c) {
     size_t len = c.out.size() - c.out_off;
     ssize_t n;
     if (c.ssl) {
+      // OpenSSL's error queue is per thread and SSL_get_error() reads it:
+      // an error another connection left there would fail this one.
+      ERR_clear_error();
       int r = SSL_write(c.ssl.get(), p, static_cast<int>(len));
       if (r <= 0) {
         int e = SSL_get_error(c.ssl.get(), r);
@@ -542,6 +545,7 @@ bool Load::fill(Conn& c) {
   for (;;) {
     ssize_t n;
     if (c.ssl) {
+      ERR_clear_error();  // see flush()
       int r = SSL_read(c.ssl.get(), buf, sizeof buf);
       if (r <= 0) {
         int e = SSL_get_error(c.ssl.get(), r);
@@ -556,6 +560,7 @@ bool Load::fill(Conn& c) {
     }
     if (n <= 0) {
       if (c.step == Step::kLogout) {  // BYE came, the tagged OK may not: the LOGOUT is done
+        ERR_clear_error();
         count(c, now_s());
         close_conn(c);
         if (!stopping_) start(c);
@@ -594,6 +599,7 @@ void Load::io(Conn& c) {
     }
   }
   if (c.step == Step::kTlsHandshake) {
+    ERR_clear_error();  // see flush()
     int r = SSL_do_handshake(c.ssl.get());
     if (r != 1) {
       int e = SSL_get_error(c.ssl.get(), r);
