@@ -19,6 +19,7 @@
 #include "common/base/fd.h"
 #include "common/event/loop.h"
 #include "common/event/worker_pool.h"
+#include "common/ipc/anvil_client.h"
 #include "imapd/session.h"
 #include "imapd/settings.h"
 
@@ -43,6 +44,11 @@ class Imapd {
   // The same on two descriptors (the PREAUTH mode on stdin/stdout).
   void serve(Fd in, Fd out, UserInfo user, ClientInfo info);
 
+  // anvil, which counts each user's sessions per client address over every
+  // imapd process (mail_max_userip_connections); must outlive this object.
+  // Without it (the PREAUTH mode, or no limit) nothing is counted.
+  void set_anvil(ipc::AnvilClient* anvil) { anvil_ = anvil; }
+
   // Runs after each session ends (the process's client accounting).
   void on_session_end(std::function<void()> fn) { on_end_ = std::move(fn); }
   size_t sessions() const { return sessions_.size(); }
@@ -58,8 +64,23 @@ class Imapd {
   void session_ended(Session* s);
 
  private:
+  // A confirmed login waiting for anvil's count before it is served.
+  struct Waiting {
+    Fd client;
+    UserInfo user;
+    ClientInfo info;
+    std::optional<std::string> login_tag;
+    std::string pending;
+    uint64_t anvil_conn = 0;  // the anvil connection that counted it
+    std::string key;          // anvil's client name: user/address
+  };
+  struct Counted {
+    uint64_t anvil_conn;
+    std::string key;
+  };
   bool full(int out_fd, const std::string& user);
-  void start_session(std::unique_ptr<Session> s, std::optional<std::string> login_tag, std::string pending);
+  void counted(uint64_t id, const ipc::AnvilReply* reply);
+  Session* start_session(std::unique_ptr<Session> s, std::optional<std::string> login_tag, std::string pending);
 
   event::Loop& loop_;
   event::WorkerPool& workers_;
@@ -67,6 +88,12 @@ class Imapd {
   std::unique_ptr<FolderCache> folders_;
   std::map<Session*, std::unique_ptr<Session>> sessions_;
   std::function<void()> on_end_;
+  ipc::AnvilClient* anvil_ = nullptr;
+  uint64_t next_waiting_ = 1;
+  std::map<uint64_t, Waiting> waiting_;
+  std::map<Session*, Counted> counted_;  // sessions anvil counted: a disconnect when they end
+  bool stopping_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace tern::imapd

@@ -180,6 +180,7 @@ int run_stdio(int argc, char** argv) {
 
 int run_daemon(int argc, char** argv) {
   std::optional<imapd::Settings> settings;
+  std::unique_ptr<ipc::AnvilClient> anvil;  // outlives imapd, whose sessions disconnect through it
   std::unique_ptr<imapd::Imapd> imapd;
   std::unique_ptr<imapd::HandoffListener> handoff;
   server::ServiceSpec spec;
@@ -193,6 +194,10 @@ int run_daemon(int argc, char** argv) {
   spec.init_unprivileged = [&](server::Context& ctx) -> Status {
     settings->userdb_socket = ctx.jail_path(settings->userdb_socket);
     imapd = std::make_unique<imapd::Imapd>(ctx.loop(), ctx.workers(), *settings);
+    if (settings->max_userip > 0) {
+      anvil = std::make_unique<ipc::AnvilClient>(ctx.loop(), ctx.jail_path(settings->anvil_socket));
+      imapd->set_anvil(anvil.get());
+    }
     // Each connection on login/imap is one client of this process: the
     // handoff, then (once authd confirmed the login) the session.
     imapd->on_session_end([&ctx] { ctx.client_done(); });
@@ -219,6 +224,7 @@ int run_daemon(int argc, char** argv) {
     ctx.workers().stop();
     ctx.loop().run_pending();
     imapd.reset();
+    anvil.reset();
   };
   spec.overload_reply = "* BYE Server busy, try again later\r\n";
   return server::run_service(argc, argv, std::move(spec));

@@ -15,6 +15,8 @@ Result<Settings> Settings::load(const config::MainCf& cf) {
   s.userdb_socket = cf.str("queue_directory") + "/private/userdb";
   s.mailbox_base = cf.str("virtual_mailbox_base");
   s.idle_check_interval = cf.seconds("imapd_idle_check_interval");
+  s.max_userip = static_cast<int>(std::max<long long>(0, cf.integer("mail_max_userip_connections")));
+  s.anvil_socket = cf.str("queue_directory") + "/private/anvil";
   if (s.idle_check_interval < std::chrono::seconds(1)) return invalid("imapd_idle_check_interval: at least 1s");
   // RFC 3501 5.4: the autologout timer is at least 30 minutes.
   if (s.timeout < std::chrono::seconds(1800)) return invalid("imapd_timeout: at least 30m (RFC 3501 5.4)");

@@ -29,6 +29,10 @@ struct Settings {
   // mailbox_idle_check_interval): the only way changes arrive when the
   // process has no inotify instance or a watch could not be added.
   std::chrono::seconds idle_check_interval{30};
+  // mail_max_userip_connections (Dovecot's name): sessions of one user from
+  // one address, counted by anvil over every imapd process (0: no limit).
+  int max_userip = 10;
+  std::string anvil_socket;  // queue_directory/private/anvil
 
   static Result<Settings> load(const config::MainCf& cf);
 };

@@ -205,6 +205,8 @@ std::vector<ParamDef> make_table() {
        "networks whose IMAP clients may log in without TLS (Dovecot's name); loopback is not implied"},
       {"imap_login_timeout", "180s", T::kTime,
        "how long an IMAP client may take from connecting to logging in"},
+      {"mail_max_userip_connections", "10", T::kInt,
+       "IMAP sessions of one user from one client address, over every imapd process (Dovecot's name; 0: no limit)"},
       {"imap_login_client_connection_limit", "50", T::kInt,
        "IMAP connections not yet logged in from one client address, per imap-login process (0: no limit)"},
 
