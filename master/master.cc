@@ -313,12 +313,14 @@ void Master::on_status(pid_t pid) {
 
 void Master::on_log_datagrams() {
   char buf[8192];
+  log_.hold();  // what this turn reads leaves in one write
   for (int i = 0; i < 256; ++i) {  // bounded, so a chatty child cannot starve the loop
     ssize_t n = ::recv(log_read_.get(), buf, sizeof buf, MSG_DONTWAIT);
-    if (n <= 0) return;
+    if (n <= 0) break;
     server::for_each_log_record(std::string_view(buf, static_cast<size_t>(n)),
                                 [this](log::Level level, std::string_view line) { log_.write(level, line); });
   }
+  log_.flush();
 }
 
 void Master::on_sigchld() {

@@ -22,16 +22,6 @@ int facility_code(std::string_view name) {
   return -1;
 }
 
-std::string timestamp() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t;
-  localtime_r(&ts.tv_sec, &t);
-  char buf[32];
-  strftime(buf, sizeof buf, "%b %e %H:%M:%S", &t);
-  return buf;
-}
-
 }  // namespace
 
 Status LogWriter::open(const config::MainCf& cf) {
@@ -68,19 +58,42 @@ Status LogWriter::open(const config::MainCf& cf) {
   return {};
 }
 
+const std::string& LogWriter::timestamp() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  if (ts.tv_sec != stamp_second_) {
+    tm t;
+    localtime_r(&ts.tv_sec, &t);
+    char buf[32];
+    strftime(buf, sizeof buf, "%b %e %H:%M:%S", &t);
+    stamp_ = buf;
+    stamp_second_ = ts.tv_sec;
+  }
+  return stamp_;
+}
+
+void LogWriter::flush() {
+  holding_ = false;
+  if (held_.empty()) return;
+  (void)write_all(fd_ ? fd_.get() : 2, held_);
+  held_.clear();
+}
+
 void LogWriter::write(log::Level level, std::string_view tag_and_text) {
-  std::string line;
   if (syslog_) {
-    line = strf("<%d>%s ", facility_ * 8 + static_cast<int>(level), timestamp().c_str());
+    std::string line = strf("<%d>%s ", facility_ * 8 + static_cast<int>(level), timestamp().c_str());
     line.append(tag_and_text);
     if (::send(fd_.get(), line.data(), line.size(), MSG_NOSIGNAL) < 0) {
       line.push_back('\n');
       (void)!::write(2, line.data(), line.size());
     }
   } else {
-    line = timestamp() + " " + hostname_ + " ";
-    line.append(tag_and_text).push_back('\n');
-    (void)write_all(fd_ ? fd_.get() : 2, line);
+    held_.append(timestamp()).append(" ").append(hostname_).append(" ");
+    held_.append(tag_and_text).push_back('\n');
+    if (!holding_ || held_.size() >= kMaxHeld) {
+      (void)write_all(fd_ ? fd_.get() : 2, held_);
+      held_.clear();
+    }
   }
   if (echo_ && fd_ && static_cast<int>(level) <= static_cast<int>(echo_min_)) {
     std::string e(tag_and_text);
