@@ -8,10 +8,14 @@
 // of new/ (MessageWriter::commit), the INTERNALDATE as the file's mtime
 // (as Dovecot's Maildir keeps it), a sync that gives the message its UID,
 // and the flags (a rename into cur/ with ":2,<flags>"). Only then is the
-// client told OK [APPENDUID uidvalidity uid].
+// client told OK [APPENDUID uidvalidity uid]. Before the commit, the
+// user's quota (imapd/quota.h): NO [OVERQUOTA] when the message does not
+// fit, and the tmp/ file goes.
 
 #include <fcntl.h>
 #include <sys/stat.h>
+
+#include <algorithm>
 
 #include "common/base/log.h"
 #include "common/imap/date.h"
@@ -80,18 +84,33 @@ void SessionImpl::cmd_append(const Command& c) {
   auto folder = imapd_.folders().get(sink->dir());
   struct Out {
     Status st;
+    bool over_quota = false;
     uint32_t uidvalidity = 0;
     uint32_t uid = 0;
   };
   auto out = std::make_shared<Out>();
   std::shared_ptr<AppendSink> shared(std::move(sink));
   folder->run(
-      [shared, out, flags, date](store::Folder& f) {
+      [shared, out, flags, date, quota = quota_, literal = c.args.back().literal_size](store::Folder& f) {
+        // The literal's size (bare LFs, which the file stores as CRLF, aside).
+        uint64_t bytes = std::max<uint64_t>(literal, shared->writer()->bytes());
+        if (quota.limited()) {
+          auto fits = quota.fits(bytes, 1);
+          if (!fits) {
+            out->st = fits.take_error();
+            return;
+          }
+          if (!*fits) {
+            out->over_quota = true;  // the writer removes the tmp/ file
+            return;
+          }
+        }
         auto name = shared->writer()->commit();
         if (!name) {
           out->st = name.take_error();
           return;
         }
+        quota.record(static_cast<int64_t>(bytes), 1);
         if (date) {
           std::string path = shared->dir() + "/new/" + *name;
           struct timespec ts[2] = {{*date, 0}, {*date, 0}};
@@ -118,6 +137,7 @@ void SessionImpl::cmd_append(const Command& c) {
         if (!r) log::warning("APPEND: flags of uid %u: %s", *uid, r.error().text.c_str());
       },
       guard([this, c, out] {
+        if (out->over_quota) return no(c, "OVERQUOTA", "Quota exceeded (mailbox for user is full)");
         if (!out->st) {
           log::warning("imap(%s): APPEND: %s", user_.user.c_str(), out->st.error().text.c_str());
           return no(c, "SERVERBUG", "Internal error occurred. Refer to server log for more information.");

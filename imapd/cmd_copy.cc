@@ -14,6 +14,9 @@
 //      "OK [COPYUID ...]" goes before the EXPUNGE responses (RFC 6851 4.3).
 // A failure after step 1 leaves copies in the target and the originals in
 // place: a retry may duplicate, nothing is lost.
+// COPY counts against the user's quota (imapd/quota.h): step 1 refuses it
+// with NO [OVERQUOTA] before linking anything when the copies would not
+// fit, and records what it added. MOVE stays inside the store: no change.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -43,6 +46,7 @@ struct CopyItem {
 
 struct CopyState {
   Status st;
+  bool over_quota = false;
   std::string target_dir;
   std::vector<CopyItem> items;
   uint32_t dst_uidvalidity = 0;
@@ -78,9 +82,28 @@ std::string new_base(uint64_t size, uint64_t rfc822_size) {
          ",W=" + std::to_string(rfc822_size);
 }
 
-// Step 1, in the source folder's job.
-void link_all(store::Folder& f, const std::string& dir, const std::vector<uint32_t>& uids, CopyState* s) {
+// Step 1, in the source folder's job. `quota`: COPY's (nullptr for MOVE).
+void link_all(store::Folder& f, const std::string& dir, const std::vector<uint32_t>& uids, CopyState* s,
+              const Quota* quota) {
+  if (quota && quota->limited()) {
+    uint64_t bytes = 0, n = 0;
+    for (uint32_t uid : uids)
+      if (const store::Message* m = f.find(uid)) {
+        bytes += m->size;
+        ++n;
+      }
+    auto fits = quota->fits(bytes, n);
+    if (!fits) {
+      s->st = fits.take_error();
+      return;
+    }
+    if (!*fits) {
+      s->over_quota = true;
+      return;
+    }
+  }
   bool linked = false;
+  int64_t added = 0;
   for (uint32_t uid : uids) {
     const store::Message* m = f.find(uid);
     if (!m) continue;
@@ -108,8 +131,10 @@ void link_all(store::Folder& f, const std::string& dir, const std::vector<uint32
     } else {
       linked = true;
     }
+    added += static_cast<int64_t>(m->size);
     s->items.push_back(std::move(it));
   }
+  if (quota) quota->record(added, static_cast<int64_t>(s->items.size()));
   if (linked) {
     if (Status st = fsync_dir(s->target_dir + "/new"); !st) s->st = st;
   }
@@ -187,8 +212,11 @@ void SessionImpl::cmd_copy(const Command& c, bool move) {
     no(c, "SERVERBUG", "Internal error occurred. Refer to server log for more information.");
   };
   source->run(
-      [uids, state, dir = source->dir()](store::Folder& f) { link_all(f, dir, uids, state.get()); },
+      [uids, state, dir = source->dir(), quota = quota_, move](store::Folder& f) {
+        link_all(f, dir, uids, state.get(), move ? nullptr : &quota);
+      },
       guard([this, c, move, state, source, target, fail] {
+        if (state->over_quota) return no(c, "OVERQUOTA", "Quota exceeded (mailbox for user is full)");
         if (!state->st) return fail(state->st);
         target->run(
             [state](store::Folder& f) {

@@ -28,7 +28,7 @@ void SessionImpl::cmd_expunge(const Command& c) {
   auto st = std::make_shared<Status>();
   bool uid = c.uid;
   selected_->folder->run(
-      [st, uid, only = std::move(only)](store::Folder& f) {
+      [st, uid, only = std::move(only), quota = quota_](store::Folder& f) {
         std::vector<uint32_t> uids;
         for (const auto& m : f.messages()) {
           if (!m.flags.has(store::kFlagDeleted)) continue;
@@ -36,7 +36,7 @@ void SessionImpl::cmd_expunge(const Command& c) {
           uids.push_back(m.uid);
         }
         if (uids.empty()) return;
-        auto r = f.expunge(uids);
+        auto r = quota.expunge(f, uids);  // and the user's quota usage
         if (!r) *st = r.take_error();
       },
       guard([this, c, st] {

@@ -71,8 +71,12 @@ void SessionImpl::cmd_delete(const Command& c) {
   auto name = mailbox_arg(c, 0);
   if (!name) return;
   auto st = std::make_shared<Status>();
-  imapd_.workers().submit([st, md = maildir_, n = *name] { *st = store::MailboxList(md).remove(n); },
-                          guard([this, c, st] { answer(*this, c, *st, "Delete completed.", "DELETE"); }));
+  imapd_.workers().submit(
+      [st, md = maildir_, n = *name, quota = quota_] {
+        *st = store::MailboxList(md).remove(n);
+        if (*st) quota.recount();  // its messages left the store: no delta says how many
+      },
+      guard([this, c, st] { answer(*this, c, *st, "Delete completed.", "DELETE"); }));
 }
 
 void SessionImpl::cmd_rename(const Command& c) {

@@ -80,12 +80,12 @@ void SessionImpl::unselect(bool expunge_deleted, std::function<void()> then) {
   };
   if (!expunge_deleted || selected_->readonly) return finish_unselect();
   selected_->folder->run(
-      [](store::Folder& f) {
+      [quota = quota_](store::Folder& f) {
         std::vector<uint32_t> uids;
         for (const auto& m : f.messages())
           if (m.flags.has(store::kFlagDeleted)) uids.push_back(m.uid);
         if (!uids.empty()) {
-          auto r = f.expunge(uids);
+          auto r = quota.expunge(f, uids);
           if (!r) log::warning("expunge in %s: %s", "CLOSE", r.error().text.c_str());
         }
       },

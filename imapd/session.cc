@@ -66,6 +66,7 @@ SessionImpl::SessionImpl(Session& owner, Imapd& imapd, Fd in, Fd out, UserInfo u
       user_(std::move(user)),
       info_(std::move(info)),
       maildir_(user_maildir(user_)),
+      quota_(maildir_, store::user_quota(user_.fields, imapd.settings().quota_rule)),
       in_(std::move(in)),
       out_(std::move(out)),
       reader_(imap::ReaderLimits{imapd.settings().max_line, imapd.settings().max_literal}) {

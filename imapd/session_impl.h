@@ -20,6 +20,7 @@
 #include "common/store/message_file.h"
 #include "imapd/folder_cache.h"
 #include "imapd/imapd.h"
+#include "imapd/quota.h"
 #include "imapd/session.h"
 #include "imapd/view.h"
 
@@ -144,6 +145,7 @@ class SessionImpl {
   UserInfo user_;
   ClientInfo info_;
   std::string maildir_;
+  Quota quota_;  // use on the worker pool only (copies are cheap)
   Fd in_;
   Fd out_;  // invalid: in_ serves both directions
   int out_fd() const { return out_.valid() ? out_.get() : in_.get(); }

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "common/base/strings.h"
+#include "common/store/maildirsize.h"
+
 namespace tern::imapd {
 
 Result<Settings> Settings::load(const config::MainCf& cf) {
@@ -17,6 +20,12 @@ Result<Settings> Settings::load(const config::MainCf& cf) {
   s.idle_check_interval = cf.seconds("imapd_idle_check_interval");
   s.max_userip = static_cast<int>(std::max<long long>(0, cf.integer("mail_max_userip_connections")));
   s.anvil_socket = cf.str("queue_directory") + "/private/anvil";
+  s.quota_rule = std::string(trim(cf.str("quota_rule")));
+  if (!s.quota_rule.empty()) {
+    store::QuotaLimit check;
+    if (Status st = store::apply_quota_rule(s.quota_rule, check); !st)
+      return make_error(st.error().code, "quota_rule: " + st.error().text);
+  }
   if (s.idle_check_interval < std::chrono::seconds(1)) return invalid("imapd_idle_check_interval: at least 1s");
   // RFC 3501 5.4: the autologout timer is at least 30 minutes.
   if (s.timeout < std::chrono::seconds(1800)) return invalid("imapd_timeout: at least 30m (RFC 3501 5.4)");

@@ -32,6 +32,9 @@ struct Settings {
   // mail_max_userip_connections (Dovecot's name): sessions of one user from
   // one address, counted by anvil over every imapd process (0: no limit).
   int max_userip = 10;
+  // quota_rule: the Maildir++ quota of users whose userdb gives none (as
+  // lmtp-deliver applies it; "" = none). imapd/quota.h.
+  std::string quota_rule;
   std::string anvil_socket;  // queue_directory/private/anvil
 
   static Result<Settings> load(const config::MainCf& cf);

@@ -116,10 +116,11 @@ Result<QuotaUsage> recalculate(const std::string& maildir, const QuotaLimit& lim
   return usage;
 }
 
-bool exceeds(const QuotaLimit& limit, const QuotaUsage& usage, uint64_t bytes) {
+bool exceeds(const QuotaLimit& limit, const QuotaUsage& usage, uint64_t bytes, uint64_t messages) {
   if (limit.bytes != 0 && static_cast<uint64_t>(std::max<int64_t>(usage.bytes, 0)) + bytes > limit.bytes)
     return true;
-  return limit.messages != 0 && static_cast<uint64_t>(std::max<int64_t>(usage.messages, 0)) + 1 > limit.messages;
+  return limit.messages != 0 &&
+         static_cast<uint64_t>(std::max<int64_t>(usage.messages, 0)) + messages > limit.messages;
 }
 
 }  // namespace
@@ -254,17 +255,19 @@ Result<QuotaUsage> read_usage(const std::string& maildir, const QuotaLimit& limi
   return parsed->usage;
 }
 
-Result<QuotaVerdict> check_quota(const std::string& maildir, const QuotaLimit& limit, uint64_t bytes) {
+Result<QuotaVerdict> check_quota(const std::string& maildir, const QuotaLimit& limit, uint64_t bytes,
+                                 uint64_t messages) {
   if (limit.unlimited()) return QuotaVerdict::kOk;
   if (limit.bytes != 0 && bytes > limit.bytes) return QuotaVerdict::kTooBig;
+  if (limit.messages != 0 && messages > limit.messages) return QuotaVerdict::kTooBig;
   auto usage = read_usage(maildir, limit);
   if (!usage) return usage.take_error();
-  if (!exceeds(limit, *usage, bytes)) return QuotaVerdict::kOk;
+  if (!exceeds(limit, *usage, bytes, messages)) return QuotaVerdict::kOk;
   struct stat st;
   if (::stat((maildir + "/maildirsize").c_str(), &st) == 0 && ::time(nullptr) - st.st_mtime > kStaleSeconds) {
     usage = recalculate(maildir, limit);
     if (!usage) return usage.take_error();
-    if (!exceeds(limit, *usage, bytes)) return QuotaVerdict::kOk;
+    if (!exceeds(limit, *usage, bytes, messages)) return QuotaVerdict::kOk;
   }
   return QuotaVerdict::kOverQuota;
 }

@@ -85,7 +85,9 @@ enum class QuotaVerdict {
 };
 // Would a message of `bytes` (its file size, as S= will say) exceed the
 // quota? An unlimited quota answers kOk without touching the disk.
-Result<QuotaVerdict> check_quota(const std::string& maildir, const QuotaLimit& limit, uint64_t bytes);
+// `messages` > 1: would that many messages of `bytes` in all (imapd's COPY)?
+Result<QuotaVerdict> check_quota(const std::string& maildir, const QuotaLimit& limit, uint64_t bytes,
+                                 uint64_t messages = 1);
 
 // Records a delivery (+bytes, +1) or a removal (negative) by appending one
 // line. A missing maildirsize is left missing (the next read recalculates

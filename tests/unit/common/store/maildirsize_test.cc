@@ -127,6 +127,10 @@ TEST_CASE("maildirsize: check_quota answers ok, over quota or too big", "[store]
   CHECK(*check_quota(md, limit, 40) == QuotaVerdict::kOk);
   CHECK(*check_quota(md, limit, 41) == QuotaVerdict::kOverQuota);
   CHECK(*check_quota(md, limit, 101) == QuotaVerdict::kTooBig);
+  // Several messages at once (imapd's COPY): the count is checked too.
+  CHECK(*check_quota(md, limit, 30, 2) == QuotaVerdict::kOk);
+  CHECK(*check_quota(md, limit, 30, 3) == QuotaVerdict::kOverQuota);
+  CHECK(*check_quota(md, limit, 30, 4) == QuotaVerdict::kTooBig);
   REQUIRE(add_usage(md, 1, 1).ok());
   REQUIRE(add_usage(md, 1, 1).ok());
   CHECK(*check_quota(md, limit, 1) == QuotaVerdict::kOverQuota);  // 3 messages already
