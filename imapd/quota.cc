@@ -33,6 +33,11 @@ void Quota::record(int64_t bytes, int64_t messages) const {
     log::warning("quota of %s: %s", maildir_.c_str(), st.error().text.c_str());
 }
 
+Result<store::QuotaUsage> Quota::usage() const {
+  if (broken_) return invalid("quota rule: " + why_);
+  return store::read_usage(maildir_, limit_);
+}
+
 void Quota::recount() const {
   if (!limited()) return;
   std::string path = maildir_ + "/maildirsize";

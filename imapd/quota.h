@@ -36,6 +36,10 @@ class Quota {
   void record(int64_t bytes, int64_t messages) const;
   // The store changed in a way no delta describes (a folder deleted).
   void recount() const;
+  // The usage now (maildirsize, recounted when it must be), for GETQUOTA.
+  Result<store::QuotaUsage> usage() const;
+  const store::QuotaLimit& limit() const { return limit_; }
+
   // Folder::expunge that records what it removed.
   Result<store::StoreResult> expunge(store::Folder& f, std::span<const uint32_t> uids) const;
 

@@ -41,7 +41,8 @@ std::string user_maildir(const UserInfo& user) {
 }
 
 std::string_view capabilities() {
-  return "IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE";
+  return "IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE QUOTA "
+         "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE";
 }
 
 // ---------------------------------------------------------------------------
@@ -427,6 +428,9 @@ void SessionImpl::dispatch(Command c) {
   if (n == "LSUB") return cmd_list(c, true);
   if (n == "STATUS") return cmd_status(c);
   if (n == "APPEND") return cmd_append(c);
+  if (n == "GETQUOTAROOT") return cmd_getquota(c, true);
+  if (n == "GETQUOTA") return cmd_getquota(c, false);
+  if (n == "SETQUOTA") return cmd_setquota(c);
   if (n == "IDLE") return cmd_idle(c);
   if (n == "CHECK") return cmd_check(c);
   if (n == "CLOSE") return cmd_close(c);

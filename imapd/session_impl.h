@@ -128,6 +128,8 @@ class SessionImpl {
   void cmd_list(const Command& c, bool lsub);
   void cmd_status(const Command& c);
   void cmd_append(const Command& c);
+  void cmd_getquota(const Command& c, bool by_mailbox);  // GETQUOTAROOT, GETQUOTA (cmd_quota.cc)
+  void cmd_setquota(const Command& c);
   void cmd_expunge(const Command& c);
   void cmd_fetch(const Command& c);
   // The next part of a FETCH's answer (job: cmd_fetch.cc's FetchJob).

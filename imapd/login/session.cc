@@ -363,7 +363,8 @@ void Session::dispatch(imap::Command& c) {
   static const char* const kAfterLogin[] = {"SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE",
                                             "UNSUBSCRIBE", "LIST", "LSUB", "STATUS", "APPEND", "CHECK", "CLOSE",
                                             "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "IDLE",
-                                            "NAMESPACE", "ENABLE", "UNSELECT", "GETQUOTAROOT", "GETQUOTA"};
+                                            "NAMESPACE", "ENABLE", "UNSELECT", "GETQUOTAROOT", "GETQUOTA",
+                                            "SETQUOTA"};
   for (const char* a : kAfterLogin)
     if (n == a) return bad(c.tag, "Command not available before login (log in first)");
   bad(c.tag, "Unknown command");

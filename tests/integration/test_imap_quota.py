@@ -2,7 +2,8 @@
 APPEND and COPY past the limit get NO [OVERQUOTA] and leave nothing behind;
 APPEND, COPY, EXPUNGE and CLOSE keep maildirsize's sum equal to what is in
 the store, so mail deleted over IMAP makes room for the next delivery at
-once; MOVE changes nothing; DELETE of a folder makes the next reader recount."""
+once; MOVE changes nothing; DELETE of a folder makes the next reader recount.
+GETQUOTAROOT / GETQUOTA (RFC 9208) show it; SETQUOTA is refused."""
 import imaplib
 import os
 import re
@@ -80,6 +81,20 @@ def main():
 
         c = imaplib.IMAP4("127.0.0.1", suite.port(143), timeout=15)
         c.login(USER, PW)
+        caps = c.capability()[1][0].decode().split()
+        check("QUOTA" in caps and "QUOTA=RES-STORAGE" in caps and "QUOTA=RES-MESSAGE" in caps,
+              f"QUOTA (RFC 9208) is advertised after login: {caps}")
+        typ, data = c.getquotaroot("INBOX")
+        check(typ == "OK" and data == [[b'INBOX "User quota"'], [b'"User quota" (STORAGE 21 60)']],
+              f"GETQUOTAROOT INBOX: the root and its usage in KiB (21020 bytes used of 60 KiB): {data}")
+        typ, data = c.getquota('"User quota"')
+        check(typ == "OK" and data == [b'"User quota" (STORAGE 21 60)'], f"GETQUOTA \"User quota\": {data}")
+        typ, data = c.getquota("other")
+        check(typ == "NO", f"GETQUOTA of a root that does not exist: NO: {data}")
+        typ, data = c.setquota('"User quota"', "(STORAGE 1000000)")
+        check(typ == "NO" and b"[NOPERM]" in data[0], f"SETQUOTA is refused: {data}")
+        typ, data = c.getquotaroot("nosuchbox")
+        check(typ == "NO" and b"[NONEXISTENT]" in data[0][0], f"GETQUOTAROOT of a missing mailbox: {data}")
         typ, data = c.append("INBOX", None, None, body(20, "a1"))
         check(typ == "OK", f"APPEND of 20 KB fits (40 of 60 KB used): {typ} {data}")
         check(usage(suite) == files(suite), f"maildirsize counts the APPEND: {usage(suite)} == {files(suite)}")
@@ -114,7 +129,8 @@ def main():
         # the deltas, lmtp-deliver would see 50 KB used and refuse it).
         check(deliver(suite, 40, "d-after") == 250 and wait_for(lambda: files(suite)[1] == 2, timeout=15),
               f"a 40 KB delivery right after the deletions reaches the Maildir: {files(suite)}")
-        check(usage(suite) == files(suite), f"{usage(suite)} == {files(suite)}")
+        # lmtp-deliver records the delta just after the rename into new/.
+        check(wait_for(lambda: usage(suite) == files(suite), timeout=10), f"{usage(suite)} == {files(suite)}")
         log = suite.log_text()
         check(not re.search(r"to=<q@example.test>.*status=deferred", log),
               "no delivery was deferred for quota on the way")
@@ -124,6 +140,13 @@ def main():
         check(deliver(suite, 5, "d-recount") == 250 and wait_for(lambda: files(suite)[1] == 2, timeout=15) and
               wait_for(lambda: usage(suite) == files(suite), timeout=10),
               f"the next delivery recounts the store: {usage(suite)} == {files(suite)}")
+        c.logout()
+        # A user without a quota has no quota root (RFC 9208 4.3.2).
+        c = imaplib.IMAP4("127.0.0.1", suite.port(143), timeout=15)
+        c.login(suite.user, suite.password)
+        typ, data = c.getquotaroot("INBOX")
+        check(typ == "OK" and data[0] == [b"INBOX"] and data[1] == [None],
+              f"GETQUOTAROOT for a user without quota: * QUOTAROOT INBOX and no QUOTA: {data}")
         c.logout()
         log = suite.log_text()
         check("panic:" not in log and "fatal:" not in log, "no daemon panicked")
