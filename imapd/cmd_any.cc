@@ -13,11 +13,13 @@ void SessionImpl::cmd_capability(const Command& c) {
 }
 
 // NOOP (RFC 3501 6.1.2) is how clients poll: the selected folder is
-// synced first, so the untagged updates are fresh.
+// synced first (unless inotify proves nothing changed: folder_cache.h), so
+// the untagged updates are fresh.
 void SessionImpl::cmd_noop(const Command& c) {
   if (!selected_) return done(c, Condition::kOk, "NOOP completed.");
-  selected_->folder->run([](store::Folder& f) { (void)f.sync(); },
-                         guard([this, c] { done(c, Condition::kOk, "NOOP completed."); }));
+  SharedFolder* sf = selected_->folder.get();
+  sf->run([sf](store::Folder& f) { (void)sf->sync_if_changed(f); },
+          guard([this, c] { done(c, Condition::kOk, "NOOP completed."); }));
 }
 
 // RFC 3501 6.1.3: BYE first, then the tagged OK, then the server closes.

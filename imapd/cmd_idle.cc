@@ -16,8 +16,8 @@ void SessionImpl::cmd_idle(const Command& c) {
   if (selected_) {
     send_updates(true, false);
     // What changed between the last command and now: a sync catches it
-    // (the watch only sees what happens from here on).
-    selected_->folder->poke();
+    // (skipped when the watch proves nothing did: folder_cache.h).
+    selected_->folder->refresh();
     idle_poll_ = event::Timer(imapd_.loop(), [this] {
       if (!idle_ || !selected_) return;
       selected_->folder->poke();

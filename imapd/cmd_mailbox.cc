@@ -160,7 +160,8 @@ void SessionImpl::cmd_status(const Command& c) {
   if (!dir) return no(c, "NONEXISTENT", "Mailbox doesn't exist: " + imap::sanitize_text(*name));
   auto folder = imapd_.folders().get(*dir);
   auto st = std::make_shared<Status>();
-  folder->run([st](store::Folder& f) { *st = f.sync(); },
+  SharedFolder* sf = folder.get();
+  folder->run([st, sf](store::Folder& f) { *st = sf->sync_if_changed(f); },
               guard([this, c, folder, st, items, name = *name] {
                 if (!*st || !folder->snapshot()) {
                   if (!*st && st->error().code == Errc::kNotFound)

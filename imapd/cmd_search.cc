@@ -10,6 +10,7 @@
 #include "common/imap/search_eval.h"
 #include "common/imap/search_key.h"
 #include "common/mail/mime.h"
+#include "common/store/mapped_message.h"
 #include "imapd/session_impl.h"
 
 namespace tern::imapd {
@@ -23,6 +24,29 @@ struct Candidate {
 
 // A message file larger than this is searched by its first bytes only.
 constexpr size_t kMaxSearchFile = size_t{64} << 20;
+// More than the header parser ever reads (mail::HeaderLimits::total).
+constexpr size_t kMaxSearchHeader = size_t{1} << 20;
+
+// A message's search record (search_eval.h): from the index's cache, else
+// computed from the file's header section into `scratch` and added to
+// `fills`. The views of the result point into the cache or `scratch`: use
+// it before the next call. nullopt when the file cannot be read (the caller
+// then reads it whole and reports why).
+std::optional<imap::SearchHeader> search_record(store::Folder& f, const std::string& dir, const store::Message& m,
+                                                const mail::MimeLimits& mime, std::vector<store::CacheFill>& fills,
+                                                std::string& scratch) {
+  if (const std::string* rec = f.cached(m.uid, store::CacheField::kSearch)) {
+    if (auto h = imap::parse_search_header(*rec)) return h;
+  }
+  auto file = store::MappedMessage::open(dir + "/" + m.file, SIZE_MAX);
+  if (!file) return std::nullopt;
+  std::string_view header = imap::header_section(file->bytes(), kMaxSearchHeader);
+  mail::MimeTree tree = mail::parse_mime(header, mime);
+  scratch = imap::search_header_record(header, tree);
+  // One too big to cache serves this search only.
+  if (scratch.size() <= store::kMaxCacheValue) fills.push_back({m.uid, store::CacheField::kSearch, scratch});
+  return imap::parse_search_header(scratch);
+}
 
 }  // namespace
 
@@ -48,8 +72,12 @@ void SessionImpl::cmd_search(const Command& c) {
   selected_->folder->run(
       [parsed, hits, uid, cands = std::move(cands), largest_seq, largest_uid,
        dir = selected_->folder->dir(), mime = mail::MimeLimits{imapd_.settings().mime_nesting}](store::Folder& f) {
-        imap::SearchNeeds needs = imap::search_needs(parsed->program.root);
-        imap::SearchEvaluator eval(parsed->program.root, largest_seq, largest_uid);
+        const imap::SearchKey& root = parsed->program.root;
+        imap::SearchNeeds needs = imap::search_needs(root);
+        const bool by_record = needs == imap::SearchNeeds::kHeader && imap::search_header_suffices(root);
+        imap::SearchEvaluator eval(root, largest_seq, largest_uid);
+        std::vector<store::CacheFill> fills;
+        std::string scratch;
         for (const auto& cand : cands) {
           const store::Message* m = f.find(cand.uid);
           if (!m) continue;
@@ -65,6 +93,8 @@ void SessionImpl::cmd_search(const Command& c) {
           bool hit = false;
           if (needs == imap::SearchNeeds::kNothing) {
             hit = eval.matches(sm);
+          } else if (auto header = by_record ? search_record(f, dir, *m, mime, fills, scratch) : std::nullopt) {
+            hit = eval.matches(sm, *header);
           } else {
             auto data = read_file(dir + "/" + m->file, kMaxSearchFile);
             if (!data) {
@@ -79,6 +109,9 @@ void SessionImpl::cmd_search(const Command& c) {
             *hits += std::to_string(uid ? cand.uid : cand.seq);
           }
         }
+        // Records computed now serve the next search (without fsync: the
+        // index is disposable, index.h).
+        if (Status st = f.cache(fills); !st) log::warning("SEARCH: caching: %s", st.error().text.c_str());
       },
       guard([this, c, hits] {
         write("* SEARCH" + *hits + "\r\n");

@@ -98,12 +98,16 @@ void SessionImpl::cmd_select(const Command& c, bool readonly) {
   if (!name) return;
   auto dir = folder_dir(*name);
   if (!dir) return no(c, "NONEXISTENT", "Mailbox doesn't exist: " + imap::sanitize_text(*name));
+  // Taken before the unselect, so that re-selecting the same folder keeps
+  // the SharedFolder (its view, index and watch) instead of reading it all
+  // again.
+  auto folder = imapd_.folders().get(*dir);
   // RFC 3501 6.3.1: a SELECT deselects first, without expunging, and a
   // failed SELECT leaves no mailbox selected.
   unselect(false, [] {});
-  auto folder = imapd_.folders().get(*dir);
   auto result = std::make_shared<Status>();
-  folder->run([result](store::Folder& f) { *result = f.sync(); },
+  SharedFolder* sf = folder.get();
+  folder->run([result, sf](store::Folder& f) { *result = sf->sync_if_changed(f); },
               guard([this, c, readonly, folder, result, name = *name] {
                 if (!*result || !folder->snapshot()) {
                   const Error& e = result->error();
@@ -153,8 +157,9 @@ void SessionImpl::cmd_unselect(const Command& c) {
 void SessionImpl::cmd_check(const Command& c) {
   if (!c.args.empty()) return bad(c, "Error in IMAP command CHECK: Invalid arguments.");
   if (!need_selected(c)) return;
-  selected_->folder->run([](store::Folder& f) { (void)f.sync(); },
-                         guard([this, c] { done(c, Condition::kOk, "Check completed."); }));
+  SharedFolder* sf = selected_->folder.get();
+  sf->run([sf](store::Folder& f) { (void)sf->sync_if_changed(f); },
+          guard([this, c] { done(c, Condition::kOk, "Check completed."); }));
 }
 
 }  // namespace tern::imapd

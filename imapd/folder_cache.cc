@@ -20,6 +20,18 @@ namespace {
 constexpr auto kSettle = std::chrono::milliseconds(20);
 
 constexpr uint32_t kWatchMask = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR;
+// The folder's own directory: the UID list and keyword names are appended
+// to (IN_MODIFY) or replaced (IN_MOVED_TO); only those names count (the
+// index changes with every cached field; subfolders are other folders).
+constexpr uint32_t kDirWatchMask = IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+                                   IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+
+bool counts_in_folder_dir(const struct inotify_event& ev) {
+  if (ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) return true;
+  if (ev.len == 0) return false;
+  std::string_view name(ev.name);
+  return name == "tern-uidlist" || name == store::kKeywordsName;
+}
 
 }  // namespace
 
@@ -120,9 +132,31 @@ void SharedFolder::run(std::function<void(store::Folder&)> job, std::function<vo
   if (!busy_) start_next();
 }
 
+bool SharedFolder::watched() const {
+  return cache_.active() && watches_.size() == 3 && !watch_failed_;
+}
+
+Status SharedFolder::sync_if_changed(store::Folder& f) {
+  if (unchanged_) return {};
+  return f.sync();
+}
+
+void SharedFolder::refresh() {
+  SharedFolder* me = this;  // lives while its job runs (start_next)
+  run([me](store::Folder& f) { (void)me->sync_if_changed(f); }, nullptr);
+}
+
 void SharedFolder::start_next() {
   if (jobs_.empty()) return;
   busy_ = true;
+  // Events already queued count before this job (see folder_cache.h).
+  if (watched()) cache_.on_inotify();
+  unchanged_ = watched() && changes_ == synced_changes_ && !gone_;
+  // Only a sync that began with the watch in place proves anything: a
+  // change between an unwatched sync and the watch would make no event.
+  const bool watching = watched();
+  const uint64_t changes = changes_;
+  auto synced = std::make_shared<bool>(false);
   auto [job, done] = std::move(jobs_.front());
   jobs_.pop_front();
   auto self = shared_from_this();
@@ -132,10 +166,12 @@ void SharedFolder::start_next() {
   // thread, and the folder lives until the job is over.
   SharedFolder* me = this;
   cache_.workers().submit(
-      [me, job = std::move(job), fresh] {
+      [me, job = std::move(job), fresh, synced] {
         SharedFolder* self = me;
         store::Folder& f = *self->folder_;
+        const uint64_t syncs = f.sync_count();
         job(f);
+        *synced = f.sync_count() != syncs;
         // The key of the last snapshot lives with the Folder: only jobs
         // touch either.
         Key k = key_of(f);
@@ -144,7 +180,8 @@ void SharedFolder::start_next() {
           *fresh = take_snapshot(f);
         }
       },
-      [self, done = std::move(done), fresh] {
+      [self, done = std::move(done), fresh, synced, changes, watching] {
+        if (*synced && watching) self->synced_changes_ = changes;
         bool changed = static_cast<bool>(*fresh);
         if (changed) self->snapshot_ = std::move(*fresh);
         if (done) done();
@@ -171,10 +208,10 @@ int SharedFolder::listen(std::function<void()> fn) {
   return id;
 }
 
-void SharedFolder::unlisten(int id) {
-  listeners_.erase(id);
-  if (listeners_.empty()) cache_.unwatch(*this);
-}
+// The watch stays when the last listener goes: a client re-selecting the
+// folder (or another session selecting it) then finds it still proven
+// unchanged; the SharedFolder itself goes with its last user.
+void SharedFolder::unlisten(int id) { listeners_.erase(id); }
 
 bool SharedFolder::claim_recent(uint32_t uid) {
   if (uid <= recent_claimed_) return false;
@@ -183,7 +220,8 @@ bool SharedFolder::claim_recent(uint32_t uid) {
 }
 
 void SharedFolder::poke() {
-  if (!settle_.pending()) settle_.start(kSettle);
+  ++changes_;
+  if (!listeners_.empty() && !settle_.pending()) settle_.start(kSettle);
 }
 
 // ---------------------------------------------------------------------------
@@ -224,11 +262,12 @@ void FolderCache::forget(const std::string& dir) {
 
 void FolderCache::watch(SharedFolder& f) {
   if (!inotify_ || !f.watches_.empty()) return;
-  for (const char* sub : {"/new", "/cur"}) {
+  for (const char* sub : {"/new", "/cur", ""}) {
     std::string path = f.dir_ + sub;
-    int wd = ::inotify_add_watch(inotify_.get(), path.c_str(), kWatchMask);
+    int wd = ::inotify_add_watch(inotify_.get(), path.c_str(), *sub ? kWatchMask : kDirWatchMask);
     if (wd < 0) {
       log::warning("inotify_add_watch %s: %s", path.c_str(), std::strerror(errno));
+      f.watch_failed_ = true;
       continue;
     }
     f.watches_.push_back(wd);
@@ -265,7 +304,12 @@ void FolderCache::on_inotify() {
       }
       auto it = by_watch_.find(ev->wd);
       if (it == by_watch_.end()) continue;
-      if (auto f = it->second.lock()) f->poke();
+      if (auto f = it->second.lock()) {
+        const bool folder_dir = f->watches_.size() == 3 && f->watches_[2] == ev->wd;
+        if (!folder_dir || counts_in_folder_dir(*ev)) f->poke();
+        // The watch is gone (its directory was): no more proof.
+        if (ev->mask & IN_IGNORED) f->watch_failed_ = true;
+      }
       if (ev->mask & IN_IGNORED) by_watch_.erase(ev->wd);
     }
   }

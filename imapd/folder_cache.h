@@ -13,9 +13,21 @@
 //
 // Changes from elsewhere (another imapd process, lmtp-deliver's rename into
 // new/, a Maildir tool) are seen through inotify (IN_CREATE, IN_MOVED_TO,
-// IN_MOVED_FROM, IN_DELETE on new/ and cur/): a burst of events within
-// kSettle runs one sync job, then the folder's listeners hear of the new
-// snapshot. Linux only (kqueue on the BSDs is a later port: DESIGN.md).
+// IN_MOVED_FROM, IN_DELETE on new/ and cur/, and changes to the UID list and
+// the keyword names in the folder's own directory): a burst of events
+// within kSettle runs one sync job, then the folder's listeners hear of the
+// new snapshot. Linux only (kqueue on the BSDs is a later port: DESIGN.md).
+//
+// Syncs that are only there to catch changes from elsewhere (SELECT, NOOP,
+// CHECK, STATUS, the start of IDLE: sync_if_changed()) are skipped while
+// the watch proves there were none: the folder is watched (all three
+// watches in place, from the first listen() until the SharedFolder goes),
+// and no event arrived since the last sync began (the inotify queue is read
+// right before each job starts, so a change completed before the job is
+// seen: the kernel queues the event within the rename or unlink itself).
+// Our own changes (STORE, APPEND, EXPUNGE, COPY) make events like anyone's,
+// so the next such sync after them is a real one. Without inotify, a
+// failed watch, or after IN_Q_OVERFLOW, every sync is made.
 
 #include <array>
 #include <cstdint>
@@ -84,6 +96,11 @@ class SharedFolder : public std::enable_shared_from_this<SharedFolder> {
 
   // Something changed on disk (inotify): sync soon.
   void poke();
+  // Inside a job: syncs unless the watch proved nothing changed since the
+  // last sync (see above).
+  Status sync_if_changed(store::Folder& f);
+  // A job doing just that, with no answer.
+  void refresh();
 
   struct Key;
 
@@ -91,6 +108,7 @@ class SharedFolder : public std::enable_shared_from_this<SharedFolder> {
   friend class FolderCache;
   void start_next();
   void notify();
+  bool watched() const;
 
   FolderCache& cache_;
   std::string dir_;
@@ -105,7 +123,11 @@ class SharedFolder : public std::enable_shared_from_this<SharedFolder> {
   uint32_t recent_claimed_ = 0;  // UIDs up to this one were claimed
   event::Timer settle_;
   bool sync_queued_ = false;
-  std::vector<int> watches_;  // inotify watch descriptors
+  std::vector<int> watches_;  // inotify watch descriptors: new/, cur/, the folder
+  bool watch_failed_ = false;
+  uint64_t changes_ = 0;                 // events seen (loop thread)
+  uint64_t synced_changes_ = UINT64_MAX;  // changes_ when the last sync began; never
+  bool unchanged_ = false;                // for the running job: nothing since (set before it starts)
 };
 
 class FolderCache {
@@ -125,6 +147,7 @@ class FolderCache {
   void unwatch(SharedFolder& f);
   void forget(const std::string& dir);
   void on_inotify();
+  bool active() const { return static_cast<bool>(inotify_); }
 
   event::Loop& loop_;
   event::WorkerPool& workers_;

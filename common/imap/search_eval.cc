@@ -160,10 +160,93 @@ SearchNeeds search_needs(const SearchKey& key) {
   return most;
 }
 
+bool search_header_suffices(const SearchKey& key) {
+  switch (key.kind) {
+    case SearchKind::kBody:
+    case SearchKind::kText:
+      return false;
+    case SearchKind::kHeader:
+      for (std::string_view f : kSearchHeaderFields)
+        if (equals_nocase(f, key.field)) return true;
+      return false;
+    default:
+      break;
+  }
+  for (const auto& c : key.children)
+    if (!search_header_suffices(c)) return false;
+  return true;
+}
+
+std::string_view header_section(std::string_view message, size_t limit) {
+  std::string_view m = message.substr(0, limit);
+  // An empty first line: no header at all.
+  if (m.starts_with("\n")) return m.substr(0, 1);
+  if (m.starts_with("\r\n")) return m.substr(0, 2);
+  for (size_t i = m.find('\n'); i != std::string_view::npos; i = m.find('\n', i + 1)) {
+    std::string_view rest = m.substr(i + 1);
+    if (rest.starts_with("\n")) return m.substr(0, i + 2);
+    if (rest.starts_with("\r\n")) return m.substr(0, i + 3);
+  }
+  return m;
+}
+
+std::string search_header_record(std::string_view message, const mail::MimeTree& tree) {
+  std::string out = "S1 ";
+  std::vector<mail::HeaderField> fields;
+  if (!tree.parts.empty()) fields = mail::entity_fields(message, tree.parts[0]);
+  const mail::HeaderField* date = mail::find_field(fields, "Date");
+  std::optional<int32_t> day = date ? rfc5322_day(date->unfolded()) : std::nullopt;
+  out += day ? std::to_string(*day) : "-";
+  out += '\n';
+  for (const auto& f : fields) {
+    std::string name = fold_case(f.name);
+    bool wanted = false;
+    for (std::string_view w : kSearchHeaderFields) wanted = wanted || name == w;
+    if (!wanted) continue;
+    std::string value = fold_case(mail::decode_rfc2047(f.unfolded()));
+    out += name;
+    out += ' ';
+    out += std::to_string(value.size());
+    out += '\n';
+    out += value;
+    out += '\n';
+  }
+  return out;
+}
+
+std::optional<SearchHeader> parse_search_header(std::string_view r) {
+  if (!r.starts_with("S1 ")) return std::nullopt;
+  r.remove_prefix(3);
+  size_t nl = r.find('\n');
+  if (nl == std::string_view::npos) return std::nullopt;
+  SearchHeader h;
+  std::string_view day = r.substr(0, nl);
+  if (day != "-") {
+    auto n = parse_int(day);
+    if (!n || *n > INT32_MAX || *n < INT32_MIN) return std::nullopt;
+    h.sent_day = static_cast<int32_t>(*n);
+  }
+  r.remove_prefix(nl + 1);
+  while (!r.empty()) {
+    size_t sp = r.find(' ');
+    nl = r.find('\n');
+    if (sp == std::string_view::npos || nl == std::string_view::npos || sp > nl) return std::nullopt;
+    auto len = parse_int(r.substr(sp + 1, nl - sp - 1));
+    const size_t left = r.size() - nl - 1;  // after the length's LF
+    if (!len || *len < 0 || static_cast<size_t>(*len) >= left || r[nl + 1 + static_cast<size_t>(*len)] != '\n')
+      return std::nullopt;
+    const size_t n = static_cast<size_t>(*len);
+    h.fields.emplace_back(r.substr(0, sp), r.substr(nl + 1, n));
+    r.remove_prefix(nl + 1 + n + 1);
+  }
+  return h;
+}
+
 // What one message's content gives, computed once when first needed.
 struct SearchEvaluator::Cache {
   std::string_view message;
   const mail::MimeTree* tree = nullptr;
+  const SearchHeader* record = nullptr;  // instead of message and tree
   bool have_fields = false;
   std::vector<mail::HeaderField> fields;      // of the message's header
   std::vector<std::string> folded_values;     // decoded, folded value of each field
@@ -182,6 +265,11 @@ struct SearchEvaluator::Cache {
     for (const auto& f : fields) folded_values.push_back(fold_case(mail::decode_rfc2047(f.unfolded())));
   }
   bool field_contains(std::string_view name, const std::string& needle, bool need_field_only) {
+    if (record) {
+      for (const auto& [n, v] : record->fields)
+        if (equals_nocase(n, name) && (need_field_only || contains_folded(v, needle))) return true;
+      return false;
+    }
     load_fields();
     for (size_t i = 0; i < fields.size(); ++i) {
       if (!equals_nocase(fields[i].name, name)) continue;
@@ -228,6 +316,7 @@ struct SearchEvaluator::Cache {
     return folded_body;
   }
   std::optional<int32_t> sent() {
+    if (!sent_day && record) sent_day = record->sent_day;
     if (!sent_day) {
       load_fields();
       const mail::HeaderField* d = mail::find_field(fields, "Date");
@@ -244,6 +333,12 @@ bool SearchEvaluator::matches(const SearchMessage& msg, std::string_view message
   Cache cache;
   cache.message = message;
   cache.tree = tree;
+  return eval(root_, msg, cache);
+}
+
+bool SearchEvaluator::matches(const SearchMessage& msg, const SearchHeader& header) {
+  Cache cache;
+  cache.record = &header;
   return eval(root_, msg, cache);
 }
 

@@ -36,6 +36,20 @@
 // Cost: a SearchEvaluator decodes each message's text at most once, when a
 // key first needs it, and only when needs() says the caller must give the
 // bytes at all: flag/size/date/UID-only searches never open a file.
+//
+// The header keys are the frequent file-opening searches (a client's
+// quick filter: FROM, SUBJECT). The fields they read, decoded and folded
+// exactly as matches() does it, fit in a small record a folder caches per
+// message (search_header_record(), store::CacheField::kSearch, as Dovecot
+// caches header fields in its index): a program for which
+// search_header_suffices() is then answered from the records, with no file
+// opened. The record holds every occurrence of kSearchHeaderFields and the
+// Date: day:
+//
+//   "S1 " (day | "-") LF  then per field: name SP length LF value LF
+//
+// name lowercase, length the value's bytes in decimal (values may hold any
+// byte), in header order.
 
 #include <cstdint>
 #include <optional>
@@ -69,6 +83,29 @@ enum class SearchNeeds : uint8_t {
 };
 SearchNeeds search_needs(const SearchKey& key);
 
+// The fields a search record holds (lowercase): the SEARCH keys' own and
+// those clients put in HEADER keys for threading and replies.
+inline constexpr std::string_view kSearchHeaderFields[] = {"bcc",         "cc",       "from",   "in-reply-to",
+                                                           "message-id",  "reply-to", "sender", "subject",
+                                                           "to"};
+
+// Whether every header key of the program reads only fields a search record
+// holds (no BODY, TEXT, or HEADER of another field).
+bool search_header_suffices(const SearchKey& key);
+// The record of a message (bytes and parse_mime of them; the header section
+// alone is enough).
+std::string search_header_record(std::string_view message, const mail::MimeTree& tree);
+// A record parsed: views into it (valid while it is). nullopt when it is
+// not one (a damaged cache is then ignored: read the file).
+struct SearchHeader {
+  std::vector<std::pair<std::string_view, std::string_view>> fields;  // name, folded value
+  std::optional<int32_t> sent_day;
+};
+std::optional<SearchHeader> parse_search_header(std::string_view record);
+// The header section of a message: up to and with the empty line that ends
+// it (the whole of `message` when there is none), at most `limit` bytes.
+std::string_view header_section(std::string_view message, size_t limit);
+
 class SearchEvaluator {
  public:
   // `largest_seqnum` / `largest_uid` stand for "*" in sets.
@@ -79,6 +116,8 @@ class SearchEvaluator {
   // be just the header section. Without them the keys that need them do
   // not match.
   bool matches(const SearchMessage& msg, std::string_view message = {}, const mail::MimeTree* tree = nullptr);
+  // The same from a search record, when search_header_suffices().
+  bool matches(const SearchMessage& msg, const SearchHeader& header);
 
  private:
   struct Cache;

@@ -188,6 +188,12 @@ bool Folder::quiet(const ScanStamp& dirs) const {
 }
 
 Status Folder::sync() {
+  Status st = sync_once();
+  if (st) ++syncs_;
+  return st;
+}
+
+Status Folder::sync_once() {
   // Before any scan: the stamp a scan may record must predate it.
   auto seen = observe();
   if (!seen) return seen.take_error();

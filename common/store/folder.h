@@ -122,6 +122,8 @@ class Folder {
   // Brings the view up to date (see above). Errc::kNotFound when the folder
   // is gone, Errc::kTemporary when the lock stayed taken.
   Status sync();
+  // How many sync() calls succeeded: a caller tells whether a job synced.
+  uint64_t sync_count() const { return syncs_; }
 
   uint32_t uidvalidity() const { return uids_.uidvalidity(); }
   uint32_t uidnext() const { return uids_.uidnext(); }
@@ -188,6 +190,7 @@ class Folder {
   Status reconcile(const FolderLock& lock, std::optional<ScanStamp> stamp = std::nullopt);
   Status rebuild(const FolderLock& lock, std::optional<ScanStamp> stamp);
   Status record_scan(const FolderLock& lock, const ScanStamp& stamp);
+  Status sync_once();
   void build_view();
 
   std::string dir_;
@@ -195,6 +198,7 @@ class Folder {
   Keywords keywords_;
   Index index_;
   std::vector<Message> messages_;
+  uint64_t syncs_ = 0;
 };
 
 }  // namespace tern::store

@@ -1,8 +1,8 @@
 #pragma once
 // The per-folder index/cache of DESIGN.md ("Mail store"): per message its
 // MODSEQ (RFC 7162), sizes, INTERNALDATE, where its file was last seen, and
-// cached ENVELOPE / BODYSTRUCTURE / BODY / header text that imapd computes
-// once. Disposable: anything wrong with it (another version, another
+// cached ENVELOPE / BODYSTRUCTURE / BODY / header text / SEARCH's decoded
+// header fields that imapd computes once. Disposable: anything wrong with it (another version, another
 // UIDVALIDITY, a bad checksum, a truncated file, garbage, a record out of
 // line) makes readers treat it as absent and rebuild it (folder.h); the
 // authoritative data is the message files, the UID list (uidlist.h) and the
@@ -100,8 +100,9 @@ enum class CacheField : uint8_t {
   kBodyStructure = 1,  // FETCH BODYSTRUCTURE
   kBody = 2,           // FETCH BODY (non-extensible BODYSTRUCTURE)
   kHeader = 3,         // the header text (BODY[HEADER])
+  kSearch = 4,         // SEARCH's header fields, decoded (imap/search_eval.h)
 };
-inline constexpr size_t kCacheFields = 4;
+inline constexpr size_t kCacheFields = 5;
 
 // IndexEntry::internaldate when the file was not stat()ed (Folder::describe
 // takes sizes from ,S=/,W= without a stat; Folder::internaldate() asks).

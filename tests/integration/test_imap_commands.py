@@ -341,6 +341,68 @@ def test_big_folder(home):
     m.logout()
 
 
+def test_search_cache(home):
+    """Header-key SEARCHes are answered from the folder's cache once it is
+    built (no message file opened) and stay exact: after new mail arrives,
+    after an EXPUNGE, and in another process that finds the cache built."""
+    md = os.path.join(home, "Maildir")
+    r = Raw(home)
+    r.cmd("s0", "CREATE Searched")
+    msg = lambda frm, subj: (f"From: {frm}\r\nTo: bob@example.test\r\nSubject: {subj}\r\n"
+                             f"Date: Mon, 23 Nov 2026 06:00:00 +0000\r\n\r\nbody of {subj}\r\n").encode()
+    deliver(md, msg("Alice <alice@example.org>", "quarterly report"), ".Searched")
+    deliver(md, msg("Carol <carol@example.org>", "=?utf-8?q?r=C3=A9union?="), ".Searched")
+    deliver(md, msg("alice@example.net", "lunch"), ".Searched")
+    r.cmd("s1", "SELECT Searched")
+
+    def search(tag, keys, want, session=r):
+        lines = session.cmd(tag, "UID SEARCH " + keys)
+        got = [l for l in lines if l.startswith("* SEARCH")]
+        check(got == ["* SEARCH" + want] and lines[-1] == f"{tag} OK Search completed.",
+              f"UID SEARCH {keys}: {lines}")
+
+    search("s2", "FROM alice", " 1 3")  # builds the cache
+    search("s3", "FROM alice", " 1 3")  # from it
+    search("s4", "SUBJECT REUNION", "")
+    search("s5", "SUBJECT \"union\"", " 2")
+    search("s6", "OR FROM carol SUBJECT lunch", " 2 3")
+    search("s7", "HEADER To bob NOT FROM alice", " 2")
+    search("s8", "SENTON 23-Nov-2026 SUBJECT report", " 1")
+    cur = os.path.join(md, ".Searched", "cur")
+    new = os.path.join(md, ".Searched", "new")
+    names = sorted(os.listdir(new)) + sorted(os.listdir(cur))
+    check(len(names) == 3, f"three files: {names}")
+    with open(os.path.join(md, ".Searched", "tern-index"), "rb") as f:
+        check(b"S1 " in f.read(), "the search records are in the folder's index")
+    # New mail: the next SEARCH sees it (computed and cached then).
+    deliver(md, msg("Alice Again <alice@example.org>", "more"), ".Searched")
+    r.cmd("s9", "NOOP")
+    search("s10", "FROM alice", " 1 3 4")
+    # EXPUNGE: gone from the answers.
+    r.cmd("s11", "UID STORE 1 +FLAGS.SILENT (\\Deleted)")
+    r.cmd("s12", "EXPUNGE")
+    search("s13", "FROM alice", " 3 4")
+    search("s14", "SUBJECT report", "")
+    # Another process finds the cache built; a delivery it did not see.
+    deliver(md, msg("Dave <dave@example.org>", "alice's party"), ".Searched")
+    r2 = Raw(home)
+    r2.cmd("t1", "SELECT Searched")
+    search("t2", "FROM alice", " 3 4", r2)
+    search("t3", "SUBJECT alice", " 5", r2)
+    search("t4", "OR FROM dave SUBJECT union", " 2 5", r2)
+    # And a TEXT search (not from the cache) agrees.
+    search("t5", "TEXT \"body of lunch\"", " 3", r2)
+    # Another session's EXPUNGE reaches the first one's SEARCH after a NOOP.
+    r2.cmd("t6", "UID STORE 3 +FLAGS.SILENT (\\Deleted)")
+    r2.cmd("t7", "UID EXPUNGE 3")
+    time.sleep(0.2)
+    r.cmd("s15", "NOOP")
+    search("s16", "FROM alice", " 4")
+    r2.cmd("t8", "LOGOUT")
+    r.cmd("s17", "LOGOUT")
+    check(r2.close() == 0 and r.close() == 0, "both imapd processes end well")
+
+
 def test_deep_mime(home):
     """A 500-level nested MIME message: BODYSTRUCTURE answers, bounded."""
     md = os.path.join(home, "Maildir")
@@ -372,6 +434,7 @@ def main():
         test_select_fetch(home)
         test_raw(home)
         test_two_sessions(home)
+        test_search_cache(home)
         test_deep_mime(home)
         test_big_folder(home)
     finally:
