@@ -74,6 +74,7 @@ std::optional<Session::Refusal> Session::begin_message() {
   // own users), as Postfix does for local_header_rewrite_clients; mail from
   // other MTAs is left as it came.
   cleanup_settings.add_missing_headers = authenticated();
+  cleanup_settings.hold = hold_;  // a HOLD action at RCPT (restrictions.h)
   auto cleanup = queue::Cleanup::begin(cleanup_settings, std::move(env), std::string(), ids_, ctx_.clock());
   if (!cleanup) {
     const Error& e = cleanup.error();
@@ -192,8 +193,13 @@ void Session::commit_message() {
   std::shared_ptr<queue::Cleanup> job(std::move(cleanup_));
   auto result = std::make_shared<Status>();
   std::weak_ptr<bool> alive = alive_;
+  // DISCARD (access(5)): the client hears 250 as if the message were
+  // queued, and nothing is: the file in tmp/ is removed (an unlink, so on
+  // the worker too).
+  const bool discard = discard_;
   ctx_.workers().submit(
-      [job, result] {
+      [job, result, discard] {
+        if (discard) return job->abort();
         *result = job->finish();
         if (result->ok()) *result = job->commit();
         if (!result->ok()) job->abort();
@@ -211,8 +217,14 @@ void Session::data_committed(queue::Cleanup& job, const Status& result) {
     // Postfix's cleanup line, which log tools key on (e.g. to find a message
     // a user asks about).
     if (!job.message_id().empty()) log::info("%s: message-id=%s", job.queue_id().c_str(), job.message_id().c_str());
-    log::info("%s: from=<%s>, size=%llu, nrcpt=%zu (queued)", job.queue_id().c_str(), mail_->sender.str().c_str(),
-              static_cast<unsigned long long>(job.size()), job.recipient_count());
+    if (discard_)
+      log::info("%s: discard: from=<%s>, size=%llu, nrcpt=%zu: discarded by an access table DISCARD action",
+                job.queue_id().c_str(), mail_->sender.str().c_str(), static_cast<unsigned long long>(job.size()),
+                job.recipient_count());
+    else
+      log::info("%s: from=<%s>, size=%llu, nrcpt=%zu (%s)", job.queue_id().c_str(), mail_->sender.str().c_str(),
+                static_cast<unsigned long long>(job.size()), job.recipient_count(),
+                hold_ ? "queued, on hold" : "queued");
     // BDAT's answer also counts the octets, as Postfix's does.
     if (chunked)
       reply(250, "2.0.0",

@@ -1,5 +1,5 @@
-// RCPT TO: (RFC 5321 4.1.1.3) with NOTIFY and ORCPT (RFC 3461), the relay
-// policy (relay_policy.h) and smtpd_recipient_limit (RFC 5321 4.5.3.1.8:
+// RCPT TO: (RFC 5321 4.1.1.3) with NOTIFY and ORCPT (RFC 3461), the
+// restriction lists (restrictions.h, relay_policy.h) and smtpd_recipient_limit (RFC 5321 4.5.3.1.8:
 // 452 beyond it, so the client sends the rest in another transaction).
 
 #include "common/base/log.h"
@@ -22,26 +22,31 @@ void Session::rcpt_to(std::string_view text) {
   auto args = mail::parse_rcpt_args(text, arg_options(), mail_->params.smtputf8, &why);
   if (!args) return arg_error(why, args.error(), /*sender=*/false);
   const mail::Address& rcpt = args->recipient;
-  RelayVerdict verdict = settings_.relay.check(rcpt, peer_.address, authenticated());
-  switch (verdict) {
-    case RelayVerdict::kDenied:
-      log::info("reject: RCPT from %s: 554 5.7.1 <%s>: Relay access denied; from=<%s> to=<%s> proto=%s helo=<%s>",
-                client().c_str(), rcpt.str().c_str(), mail_->sender.str().c_str(), rcpt.str().c_str(),
-                esmtp_ ? "ESMTP" : "SMTP", helo_.c_str());
-      return error_reply(554, "5.7.1", "<" + rcpt.str() + ">: Relay access denied");
-    case RelayVerdict::kRouting:
-      log::info("reject: RCPT from %s: 554 5.7.1 <%s>: sender-specified routing refused", client().c_str(),
-                rcpt.str().c_str());
-      return error_reply(554, "5.7.1", "<" + rcpt.str() + ">: Relay access denied (sender-specified routing)");
-    case RelayVerdict::kLocal:
-    case RelayVerdict::kRelay:
-      break;
+  // The restriction lists (restrictions.h), all at RCPT time as Postfix's
+  // smtpd_delay_reject = yes has it.
+  RestrictionFacts facts;
+  facts.client_name = client_name_;
+  facts.client_address = peer_.address;
+  facts.helo = helo_;
+  facts.sender = &mail_->sender;
+  facts.recipient = &rcpt;
+  facts.authenticated = authenticated();
+  Verdict verdict = settings_.restrictions.evaluate(facts, settings_.relay);
+  for (auto& e : verdict.config_errors) log::warning("%s", e.c_str());
+  for (auto& n : verdict.notes) log_rcpt_event(n.kind.c_str(), n.text, rcpt.str());
+  if (verdict.action == Verdict::Action::kReject) {
+    log_rcpt_event("reject", std::to_string(verdict.code) + " " + verdict.enhanced + " " + verdict.text, rcpt.str());
+    return error_reply(verdict.code, verdict.enhanced, verdict.text);
   }
+  // HOLD and DISCARD apply to the whole message (access(5)).
+  hold_ = hold_ || verdict.hold;
+  discard_ = discard_ || verdict.discard;
+  bool local = settings_.relay.destination(rcpt) != RelayVerdict::kDenied;
   queue::Recipient r;
   r.address = rcpt.is_postmaster ? "postmaster" : rcpt.str();
   r.notify = args->params.notify;
   if (args->params.orcpt) r.orcpt = args->params.orcpt->addr_type + ";" + args->params.orcpt->address;
-  if (verdict == RelayVerdict::kRelay) {
+  if (!local) {
     rcpts_.push_back(std::move(r));
     return reply(250, "2.1.5", "Ok");
   }
@@ -54,6 +59,13 @@ void Session::rcpt_to(std::string_view text) {
   rcpt_lookup_ = check_recipient(ctx_.loop(), settings_.directory, rcpt,
                                  [this](RecipientStatus status, std::string why) { recipient_checked(status, why); });
   checking_inline_ = false;
+}
+
+// "NOQUEUE: reject: RCPT from host[ip]: 554 5.7.1 <x@y>: ...; from=<> to=<>
+// proto=ESMTP helo=<>", Postfix's shape (log summarisers read it).
+void Session::log_rcpt_event(const char* kind, const std::string& text, const std::string& rcpt) {
+  log::info("NOQUEUE: %s: RCPT from %s: %s; from=<%s> to=<%s> proto=%s helo=<%s>", kind, client().c_str(), text.c_str(),
+            mail_->sender.str().c_str(), rcpt.c_str(), esmtp_ ? "ESMTP" : "SMTP", helo_.c_str());
 }
 
 void Session::recipient_checked(RecipientStatus status, const std::string& why) {

@@ -30,4 +30,10 @@ RelayVerdict RelayPolicy::check(const mail::Address& rcpt, const std::string& cl
   return trusted ? RelayVerdict::kRelay : RelayVerdict::kDenied;
 }
 
+RelayVerdict RelayPolicy::destination(const mail::Address& rcpt) const {
+  if (rcpt.is_postmaster) return RelayVerdict::kLocal;  // RFC 5321 4.5.1
+  if (rcpt.is_address_literal || !is_local_domain(rcpt.domain_lower)) return RelayVerdict::kDenied;
+  return mail::has_routing_tricks(rcpt) ? RelayVerdict::kRouting : RelayVerdict::kLocal;
+}
+
 }  // namespace tern::smtpd

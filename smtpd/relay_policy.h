@@ -35,6 +35,9 @@ struct RelayPolicy {
   bool is_local_domain(const std::string& domain_lower) const;
   bool in_mynetworks(const std::string& address) const;
   RelayVerdict check(const mail::Address& rcpt, const std::string& client_address, bool authenticated) const;
+  // reject_unauth_destination's question, whoever the client is: kLocal for
+  // a local domain without routing, kRouting with it, kDenied otherwise.
+  RelayVerdict destination(const mail::Address& rcpt) const;
 };
 
 }  // namespace tern::smtpd

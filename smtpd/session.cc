@@ -329,6 +329,7 @@ void Session::reset_transaction() {
   rcpt_lookup_.reset();
   mail_.reset();
   rcpts_.clear();
+  hold_ = discard_ = false;
   if (cleanup_) cleanup_->abort();
   cleanup_.reset();
   decoder_.reset();

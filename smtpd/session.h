@@ -132,6 +132,7 @@ class Session {
   void bdat_chunk_end();
   void reset_transaction();
   void recipient_checked(RecipientStatus status, const std::string& why);
+  void log_rcpt_event(const char* kind, const std::string& text, const std::string& rcpt);
   void check_answered(bool resume, const char* command);
   mail::ArgOptions arg_options() const;
   void arg_error(mail::ArgFault why, const Error& e, bool sender);
@@ -169,6 +170,8 @@ class Session {
   // The transaction (RFC 5321 3.3), cleared by RSET, HELO/EHLO and after DATA.
   std::optional<mail::MailArgs> mail_;
   std::vector<queue::Recipient> rcpts_;
+  bool hold_ = false;     // a HOLD action: the queue file goes to hold/
+  bool discard_ = false;  // a DISCARD action: 250 after DATA, nothing queued
   queue::Recipient pending_rcpt_;                      // waiting for check_recipient
   std::unique_ptr<auth::UserdbLookup> rcpt_lookup_;  // RCPT's or VRFY's recipient check
   bool checking_inline_ = false;

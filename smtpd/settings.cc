@@ -68,6 +68,15 @@ Result<Settings> Settings::load(const config::MainCf& cf) {
     if (!net) return invalid("mynetworks: " + net.error().text);
     s.relay.mynetworks.push_back(*net);
   }
+  static constexpr std::pair<Stage, const char*> kLists[] = {
+      {Stage::kClient, "smtpd_client_restrictions"}, {Stage::kHelo, "smtpd_helo_restrictions"},
+      {Stage::kSender, "smtpd_sender_restrictions"}, {Stage::kRelay, "smtpd_relay_restrictions"},
+      {Stage::kRecipient, "smtpd_recipient_restrictions"}};
+  for (auto [stage, name] : kLists) {
+    if (auto st = s.restrictions.set(stage, name, cf.list(name)); !st) return st.take_error();
+  }
+  if (auto st = s.restrictions.check_not_open_relay(); !st) return st.take_error();
+  s.restrictions.set_null_sender_key(cf.str("smtpd_null_access_lookup_key"));
   auto limits = ClientLimits::load(cf);
   if (!limits) return limits.take_error();
   s.limits = std::move(*limits);

@@ -13,6 +13,7 @@
 #include "smtpd/recipient_check.h"
 #include "common/tls/tls.h"
 #include "smtpd/relay_policy.h"
+#include "smtpd/restrictions.h"
 #include "smtpd/sender_login.h"
 
 namespace tern::smtpd {
@@ -44,6 +45,7 @@ struct Settings {
   std::chrono::seconds auth_timeout{30};
   SenderLogins sender_logins;           // smtpd_sender_login_maps
   RelayPolicy relay;
+  Restrictions restrictions;  // the smtpd_*_restrictions lists
   ClientLimits limits;  // per-client counts and rates, through anvil
   queue::CleanupSettings cleanup;
   RecipientDirectory directory;

@@ -43,7 +43,7 @@ Result<std::unique_ptr<Cleanup>> Cleanup::begin(const CleanupSettings& settings,
   }
   envelope.recipients = remove_duplicates(std::move(envelope.recipients));
   size_t n = envelope.recipients.size();
-  auto writer = QfileWriter::create(settings.queue_dir, ids.next(), envelope, {.size_limit = settings.message_size_limit});
+  auto writer = QfileWriter::create(settings.queue_dir, ids.next(), envelope, {.size_limit = settings.message_size_limit, .target = settings.hold ? Queue::kHold : Queue::kIncoming});
   if (!writer) return writer.take_error();
   std::unique_ptr<Cleanup> c(new Cleanup(settings, std::move(*writer), clock, n));
   if (!received.empty()) {

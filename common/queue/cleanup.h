@@ -16,6 +16,8 @@
 //             does; the body streams straight to the file
 //   finish()  trailer + fsync         (BLOCKING: run it on the worker pool)
 //   commit()  rename into incoming/   (BLOCKING: run it on the worker pool)
+//             or, with settings.hold, into hold/, where qmgr leaves it until
+//             "ternsuper -H" releases it
 // Only after commit() may the message be acknowledged.
 
 #include <memory>
@@ -39,6 +41,7 @@ struct CleanupSettings {
   size_t header_count_limit = 1000;  // header fields
   int hopcount_limit = 50;           // Received: fields
   bool add_missing_headers = false;  // submission: Message-ID:, Date:
+  bool hold = false;  // commit() into hold/ instead of incoming/ (an access table's HOLD)
   const AliasSettings* aliases = nullptr;  // none: recipients are final as given
 };
 

@@ -33,5 +33,6 @@ std::vector<Entry> drop_duplicates(std::vector<Entry> entries, const std::string
 Result<std::unique_ptr<Table>> open_texthash(const std::string& name, const std::string& path);
 Result<std::unique_ptr<Table>> open_lmdb(const std::string& name, const std::string& path);
 Result<std::unique_ptr<Table>> open_regexp(const std::string& name, const std::string& path);
+Result<std::unique_ptr<Table>> open_static(const std::string& name, const std::string& value);
 
 }  // namespace tern::table::detail

@@ -26,9 +26,10 @@ Result<std::unique_ptr<Table>> open(std::string_view spec) {
   if (parsed->type == "texthash") return detail::open_texthash(name, parsed->path);
   if (parsed->type == "lmdb") return detail::open_lmdb(name, parsed->path);
   if (parsed->type == "regexp") return detail::open_regexp(name, parsed->path);
+  if (parsed->type == "static") return detail::open_static(name, parsed->path);
   // Postfix users will write hash: or btree: out of habit; say what to use.
   return invalid("unsupported table type \"" + parsed->type + "\" in \"" + name +
-                 "\" (tern has texthash, lmdb and regexp)");
+                 "\" (tern has texthash, lmdb, regexp and static)");
 }
 
 namespace detail {

@@ -4,6 +4,8 @@
 //   lmdb:/path      an LMDB file /path.lmdb built by ternmap from /path
 //   regexp:/path    "/pattern/flags result" lines (POSIX extended), first match wins,
 //                   $1..$9 substituted in the result
+//   static:VALUE    every key finds VALUE (Postfix's static: type), e.g. static:HOLD;
+//                   no file, nothing to build
 // Keys of texthash and lmdb tables are matched case-insensitively (folded to
 // lower case at build and at lookup), as Postfix does for its maps.
 // Open everything before a chroot; lookups after it need no file access
