@@ -110,9 +110,12 @@ SharedFolder::SharedFolder(FolderCache& cache, std::string dir)
     if (sync_queued_) return;
     sync_queued_ = true;
     auto gone = std::make_shared<bool>(false);
+    SharedFolder* me = this;  // lives while its job runs (start_next)
+    // A sync that began after these events were read (the next command's,
+    // usually, as a client answers faster than kSettle) already saw them.
     run(
-        [gone](store::Folder& f) {
-          auto st = f.sync();
+        [gone, me](store::Folder& f) {
+          auto st = me->sync_if_changed(f);
           *gone = !st && st.error().code == Errc::kNotFound;
         },
         [this, gone] {
