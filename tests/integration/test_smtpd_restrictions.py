@@ -1,6 +1,6 @@
 """smtpd's restriction lists (smtpd(8), RESTRICTIONS) against smtplib:
 check_recipient_access with HOLD puts the message in hold/ (mailq marks it
-'!'), REJECT text is the 554 reply, check_sender_access OK and REJECT,
+'!', ternsuper -H releases it), REJECT text is the 554 reply, check_sender_access OK and REJECT,
 check_client_access by an address prefix, DISCARD answers 250 and queues
 nothing, reject_non_fqdn_*, and the open-relay guard stops smtpd at start."""
 import os
@@ -48,6 +48,10 @@ def test_access_tables(suite):
     q = subprocess.run([os.path.join(BIN, "ternqueue"), "-c", suite.dir, "-p"], capture_output=True, text=True,
                        timeout=20)
     check(q.returncode == 0 and f"{qid}!" in q.stdout, f"mailq marks it held: {q.stdout!r}")
+    r = subprocess.run([os.path.join(BIN, "ternsuper"), "-c", suite.dir, "-H", qid], capture_output=True, text=True,
+                       timeout=20)
+    check(r.returncode == 0 and wait_for(lambda: qid not in suite.queue_files("hold") and qid in suite.queue_files()),
+          f"ternsuper -H releases it from hold/: {r.stderr!r}")
 
     r, _ = send(suite, "alice@example.org", "demo+refused@example.test")
     check(r == (554, b"5.7.1 <demo+refused@example.test>: Recipient address rejected: no mail for this one"),
