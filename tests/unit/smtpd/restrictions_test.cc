@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/base/strings.h"
+#include "tests/unit/support/address.h"
 #include "tests/unit/support/temp_dir.h"
 
 using namespace tern;
@@ -11,14 +12,7 @@ using namespace tern::smtpd;
 
 namespace {
 
-mail::Address addr(std::string_view text) {
-  mail::PathOptions o;
-  o.allow_null = true;
-  o.allow_postmaster = true;
-  auto a = mail::parse_path(text, o);
-  REQUIRE(a.ok());
-  return *a;
-}
+using test::address;
 
 std::vector<std::string> words(std::string_view text) {
   std::vector<std::string> out;
@@ -41,8 +35,8 @@ const char* kDefaultRelay = "permit_mynetworks, permit_sasl_authenticated, rejec
 struct Case {
   Restrictions r;
   RelayPolicy relay = policy();
-  mail::Address sender = addr("<alice@sender.test>");
-  mail::Address rcpt = addr("<bob@example.test>");
+  mail::Address sender = address("<alice@sender.test>");
+  mail::Address rcpt = address("<bob@example.test>");
   RestrictionFacts facts;
 
   Case() {
@@ -53,7 +47,7 @@ struct Case {
   }
   void set(Stage s, std::string_view list) { REQUIRE(r.set(s, "param", words(list)).ok()); }
   Verdict run(std::string_view to = "") {
-    if (!to.empty()) rcpt = addr(to);
+    if (!to.empty()) rcpt = address(to);
     facts.sender = &sender;
     facts.recipient = &rcpt;
     return r.evaluate(facts, relay);
@@ -179,11 +173,11 @@ TEST_CASE("restrictions: reject_non_fqdn_* and reject_invalid_helo_hostname", "[
   c.facts.helo = "mybox";  // valid, just not qualified
   CHECK(c.run().action == Verdict::Action::kAccept);
   c.set(Stage::kRecipient, "reject_non_fqdn_sender");
-  c.sender = addr("<alice@localhost>");
+  c.sender = address("<alice@localhost>");
   v = c.run();
   CHECK(v.code == 504);
   CHECK(v.text == "<alice@localhost>: Sender address rejected: need fully-qualified address");
-  c.sender = addr("<>");
+  c.sender = address("<>");
   CHECK(c.run().action == Verdict::Action::kAccept);
   c.set(Stage::kRelay, "permit");
   c.set(Stage::kRecipient, "reject_non_fqdn_recipient, reject");
@@ -236,11 +230,11 @@ TEST_CASE("restrictions: access(5) values", "[smtpd]") {
 }
 
 TEST_CASE("restrictions: lookup keys in Postfix's order", "[smtpd]") {
-  CHECK(address_access_keys(addr("<Bob@Mail.Example.TEST>"), "<>") ==
+  CHECK(address_access_keys(address("<Bob@Mail.Example.TEST>"), "<>") ==
         std::vector<std::string>{"bob@mail.example.test", "mail.example.test", "example.test", ".example.test", "test",
                                  ".test", "bob@"});
-  CHECK(address_access_keys(addr("<>"), "<>") == std::vector<std::string>{"<>"});
-  CHECK(address_access_keys(addr("<>"), "null") == std::vector<std::string>{"null"});
+  CHECK(address_access_keys(address("<>"), "<>") == std::vector<std::string>{"<>"});
+  CHECK(address_access_keys(address("<>"), "null") == std::vector<std::string>{"null"});
   CHECK(client_access_keys("mx.client.test", "192.0.2.7") ==
         std::vector<std::string>{"mx.client.test", "client.test", ".client.test", "test", ".test", "192.0.2.7",
                                  "192.0.2", "192.0", "192"});
@@ -291,11 +285,11 @@ TEST_CASE("restrictions: check_*_access tables act on the first key found", "[sm
   std::string senders = dir.write("senders", "friend@sender.test OK\nsender.test REJECT\n<> OK\n");
   c.set(Stage::kRecipient, "");
   c.set(Stage::kSender, "check_sender_access texthash:" + senders + ", reject");
-  c.sender = addr("<friend@sender.test>");
+  c.sender = address("<friend@sender.test>");
   CHECK(c.run("<bob@example.test>").action == Verdict::Action::kAccept);
-  c.sender = addr("<stranger@sub.sender.test>");
+  c.sender = address("<stranger@sub.sender.test>");
   CHECK(c.run().text == "<stranger@sub.sender.test>: Sender address rejected: Access denied");
-  c.sender = addr("<>");
+  c.sender = address("<>");
   CHECK(c.run().action == Verdict::Action::kAccept);
 
   std::string clients = dir.write("clients", "192.0.2 REJECT no clients from this net\n10 OK\n");

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "tests/unit/support/address.h"
 #include "tests/unit/support/temp_dir.h"
 
 using namespace tern;
@@ -10,13 +11,7 @@ using namespace tern::smtpd;
 
 namespace {
 
-mail::Address addr(std::string_view text) {
-  mail::PathOptions o;
-  o.allow_null = true;
-  auto a = mail::parse_path(text, o);
-  REQUIRE(a.ok());
-  return *a;
-}
+using test::address;
 
 std::unique_ptr<table::Table> texthash(const test::TempDir& dir, const std::string& name, std::string_view text) {
   auto t = table::open("texthash:" + dir.write(name, text));
@@ -51,7 +46,7 @@ TEST_CASE("sender_login: by default a user owns their address, its extensions an
   for (auto& c : cases) {
     INFO(c.sender);
     std::string why;
-    CHECK(check_sender_login(logins, virtual_aliases, addr(c.sender), "demo@example.test", &why) == c.want);
+    CHECK(check_sender_login(logins, virtual_aliases, address(c.sender), "demo@example.test", &why) == c.want);
   }
 }
 
@@ -78,9 +73,9 @@ TEST_CASE("sender_login: an explicit table maps senders (then @domain) to their 
   for (auto& c : cases) {
     INFO(c.sender);
     std::string why;
-    CHECK(check_sender_login(logins, none, addr(c.sender), "demo@example.test", &why) == c.want);
+    CHECK(check_sender_login(logins, none, address(c.sender), "demo@example.test", &why) == c.want);
   }
   std::string why;
-  CHECK(check_sender_login(logins, none, addr("<boss@example.test>"), "bob@example.test", &why) ==
+  CHECK(check_sender_login(logins, none, address("<boss@example.test>"), "bob@example.test", &why) ==
         SenderOwnership::kNotOwned);
 }
