@@ -110,6 +110,8 @@ void SessionImpl::cmd_append(const Command& c) {
           out->st = name.take_error();
           return;
         }
+        // Our own event, not a change from elsewhere (folder_cache.h).
+        f.own_change(store::OwnChange::Where::kNew, store::OwnChange::Kind::kAdded, *name);
         quota.record(static_cast<int64_t>(bytes), 1);
         if (date) {
           std::string path = shared->dir() + "/new/" + *name;

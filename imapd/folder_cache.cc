@@ -154,6 +154,7 @@ void SharedFolder::start_next() {
   busy_ = true;
   // Events already queued count before this job (see folder_cache.h).
   if (watched()) cache_.on_inotify();
+  running_ = true;
   unchanged_ = watched() && changes_ == synced_changes_ && !gone_;
   // Only a sync that began with the watch in place proves anything: a
   // change between an unwatched sync and the watch would make no event.
@@ -164,17 +165,19 @@ void SharedFolder::start_next() {
   jobs_.pop_front();
   auto self = shared_from_this();
   auto fresh = std::make_shared<std::shared_ptr<const Snapshot>>();
+  auto own = std::make_shared<store::OwnChanges>();
   // The job holds a raw pointer: `done` (run on the loop, or dropped with
   // the pool) holds the reference, so the last one never goes on a worker
   // thread, and the folder lives until the job is over.
   SharedFolder* me = this;
   cache_.workers().submit(
-      [me, job = std::move(job), fresh, synced] {
+      [me, job = std::move(job), fresh, synced, own] {
         SharedFolder* self = me;
         store::Folder& f = *self->folder_;
         const uint64_t syncs = f.sync_count();
         job(f);
         *synced = f.sync_count() != syncs;
+        *own = f.take_own_changes();
         // The key of the last snapshot lives with the Folder: only jobs
         // touch either.
         Key k = key_of(f);
@@ -183,8 +186,9 @@ void SharedFolder::start_next() {
           *fresh = take_snapshot(f);
         }
       },
-      [self, done = std::move(done), fresh, synced, changes, watching] {
+      [self, done = std::move(done), fresh, synced, changes, watching, own] {
         if (*synced && watching) self->synced_changes_ = changes;
+        self->finish_job(*own);
         bool changed = static_cast<bool>(*fresh);
         if (changed) self->snapshot_ = std::move(*fresh);
         if (done) done();
@@ -220,6 +224,50 @@ bool SharedFolder::claim_recent(uint32_t uid) {
   if (uid <= recent_claimed_) return false;
   recent_claimed_ = uid;
   return true;
+}
+
+void SharedFolder::event(const struct inotify_event& ev) {
+  // While a job runs, a named event may be its own doing: kept until the
+  // job's journal is known (finish_job), but only so many.
+  if (!running_ || !watched() || ev.len == 0 || pending_.size() >= store::kMaxOwnChanges) return poke();
+  store::OwnChange c;
+  if (ev.mask & (IN_CREATE | IN_MOVED_TO)) c.kind = store::OwnChange::Kind::kAdded;
+  else if (ev.mask & (IN_DELETE | IN_MOVED_FROM)) c.kind = store::OwnChange::Kind::kRemoved;
+  else if (ev.mask & IN_MODIFY) c.kind = store::OwnChange::Kind::kModified;
+  else return poke();
+  c.where = ev.wd == watches_[0]   ? store::OwnChange::Where::kNew
+            : ev.wd == watches_[1] ? store::OwnChange::Where::kCur
+                                   : store::OwnChange::Where::kFolder;
+  c.name = ev.name;
+  pending_.push_back(std::move(c));
+}
+
+// On the loop, once a job is over: every event it caused is in the inotify
+// queue by now (the kernel queues it within the rename, unlink or write
+// itself), so after reading the queue the events kept while it ran are
+// matched against what the job did; any other counts as a change from
+// elsewhere. A name is matched at most as many times as the journal has it.
+void SharedFolder::finish_job(const store::OwnChanges& own) {
+  if (watched()) cache_.on_inotify();
+  running_ = false;
+  if (pending_.empty()) return;
+  std::vector<store::OwnChange> mine;
+  if (own.complete) mine = own.changes;
+  std::sort(mine.begin(), mine.end());
+  std::vector<bool> used(mine.size(), false);
+  bool foreign = false;
+  for (const auto& c : pending_) {
+    auto it = std::lower_bound(mine.begin(), mine.end(), c);
+    size_t i = static_cast<size_t>(it - mine.begin());
+    while (i < mine.size() && mine[i] == c && used[i]) ++i;
+    if (i < mine.size() && mine[i] == c) {
+      used[i] = true;
+    } else {
+      foreign = true;
+    }
+  }
+  pending_.clear();
+  if (foreign) poke();
 }
 
 void SharedFolder::poke() {
@@ -309,7 +357,7 @@ void FolderCache::on_inotify() {
       if (it == by_watch_.end()) continue;
       if (auto f = it->second.lock()) {
         const bool folder_dir = f->watches_.size() == 3 && f->watches_[2] == ev->wd;
-        if (!folder_dir || counts_in_folder_dir(*ev)) f->poke();
+        if (!folder_dir || counts_in_folder_dir(*ev)) f->event(*ev);
         // The watch is gone (its directory was): no more proof.
         if (ev->mask & IN_IGNORED) f->watch_failed_ = true;
       }

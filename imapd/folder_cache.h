@@ -25,8 +25,16 @@
 // and no event arrived since the last sync began (the inotify queue is read
 // right before each job starts, so a change completed before the job is
 // seen: the kernel queues the event within the rename or unlink itself).
-// Our own changes (STORE, APPEND, EXPUNGE, COPY) make events like anyone's,
-// so the next such sync after them is a real one. Without inotify, a
+// Our own changes make events like anyone's, but they are not news: each
+// job's renames, unlinks and UID list appends come back from the Folder
+// (store::Folder::take_own_changes), the named events read while the job
+// ran are kept aside, and once it is over (its events are all queued by
+// then) those matching the journal exactly (directory, added / removed /
+// modified, name) are dropped; any other event counts. So after our own
+// STORE, APPEND or EXPUNGE the view is still proven current and the next
+// SELECT or NOOP makes no scan. What is not journalled (a keyword added to
+// dovecot-keywords, a recreated UID list, a COPY into another folder, a
+// batch past store::kMaxOwnChanges) counts as a change. Without inotify, a
 // failed watch, or after IN_Q_OVERFLOW, every sync is made.
 
 #include <array>
@@ -42,6 +50,8 @@
 #include "common/event/loop.h"
 #include "common/event/worker_pool.h"
 #include "common/store/folder.h"
+
+struct inotify_event;
 
 namespace tern::imapd {
 
@@ -96,6 +106,8 @@ class SharedFolder : public std::enable_shared_from_this<SharedFolder> {
 
   // Something changed on disk (inotify): sync soon.
   void poke();
+  // An inotify event on one of the folder's watches (see above).
+  void event(const struct inotify_event& ev);
   // Inside a job: syncs unless the watch proved nothing changed since the
   // last sync (see above).
   Status sync_if_changed(store::Folder& f);
@@ -107,6 +119,7 @@ class SharedFolder : public std::enable_shared_from_this<SharedFolder> {
  private:
   friend class FolderCache;
   void start_next();
+  void finish_job(const store::OwnChanges& own);
   void notify();
   bool watched() const;
 
@@ -128,6 +141,8 @@ class SharedFolder : public std::enable_shared_from_this<SharedFolder> {
   uint64_t changes_ = 0;                 // events seen (loop thread)
   uint64_t synced_changes_ = UINT64_MAX;  // changes_ when the last sync began; never
   bool unchanged_ = false;                // for the running job: nothing since (set before it starts)
+  bool running_ = false;                  // a job is on the pool (from submit to its `done`)
+  std::vector<store::OwnChange> pending_;  // named events read while it ran
 };
 
 class FolderCache {

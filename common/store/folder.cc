@@ -410,6 +410,10 @@ Result<StoreResult> Folder::store(std::span<const FlagChange> changes) {
     for (Planned& p : list) {
       if (::rename((dir_ + "/" + p.from).c_str(), (dir_ + "/" + p.to).c_str()) == 0) {
         touched_new |= p.from.compare(0, 4, "new/") == 0;
+        auto [from_cur, from_name] = split_file(p.from);
+        own_change(from_cur ? OwnChange::Where::kCur : OwnChange::Where::kNew, OwnChange::Kind::kRemoved,
+                   std::string(from_name));
+        own_change(OwnChange::Where::kCur, OwnChange::Kind::kAdded, p.to.substr(4));
         done.push_back(std::move(p));
         continue;
       }
@@ -485,6 +489,9 @@ Result<StoreResult> Folder::expunge(std::span<const uint32_t> uids) {
     for (;;) {
       if (::unlink((dir_ + "/" + file).c_str()) == 0) {
         touched_new |= file.compare(0, 4, "new/") == 0;
+        auto [in_cur, name] = split_file(file);
+        own_change(in_cur ? OwnChange::Where::kCur : OwnChange::Where::kNew, OwnChange::Kind::kRemoved,
+                   std::string(name));
         out.changed.push_back(uid);
         break;
       }
@@ -514,6 +521,28 @@ Result<StoreResult> Folder::expunge(std::span<const uint32_t> uids) {
   if (Status st = index_.append(frame, uids_.highestmodseq(), *lock); !st) return st.take_error();
   out.modseq = *modseq;
   build_view();
+  return out;
+}
+
+void Folder::own_change(OwnChange::Where where, OwnChange::Kind kind, std::string name) {
+  if (!own_.complete) return;
+  if (own_.changes.size() >= kMaxOwnChanges) {
+    own_.changes.clear();
+    own_.complete = false;
+    return;
+  }
+  own_.changes.push_back(OwnChange{where, kind, std::move(name)});
+}
+
+OwnChanges Folder::take_own_changes() {
+  // Each append to the UID list is one write(2) (a torn tail cut first is
+  // one more IN_MODIFY, which inotify merges with the write's when they
+  // are next to each other in its queue; an unmerged one simply counts as
+  // foreign).
+  for (; uidlist_appends_taken_ < uids_.appends(); ++uidlist_appends_taken_)
+    own_change(OwnChange::Where::kFolder, OwnChange::Kind::kModified, std::string(kUidListName));
+  OwnChanges out = std::move(own_);
+  own_ = OwnChanges{};
   return out;
 }
 

@@ -105,6 +105,30 @@ struct StoreResult {
   std::vector<uint32_t> gone;     // UIDs no longer in the folder
 };
 
+// A change this object made to the folder's directories, as a watcher of
+// them (imapd's inotify: imapd/folder_cache.h) will report it, so that it
+// can tell our own changes from everyone else's. kAdded: a name appeared
+// (rename into, create); kRemoved: a name went (rename away, unlink);
+// kModified: a file was written (the UID list's appends).
+struct OwnChange {
+  enum class Where : uint8_t { kNew, kCur, kFolder };
+  enum class Kind : uint8_t { kAdded, kRemoved, kModified };
+  Where where = Where::kCur;
+  Kind kind = Kind::kAdded;
+  std::string name;
+  auto operator<=>(const OwnChange&) const = default;
+};
+
+// Past this many changes in one batch (a STORE of a whole big folder) the
+// journal is dropped: inotify's queue (16,384 events by default) overflows
+// anyway, and the watcher then assumes foreign changes.
+inline constexpr size_t kMaxOwnChanges = 4096;
+
+struct OwnChanges {
+  std::vector<OwnChange> changes;
+  bool complete = true;  // false: some were not recorded (see kMaxOwnChanges)
+};
+
 struct CacheFill {
   uint32_t uid = 0;
   CacheField field = CacheField::kEnvelope;
@@ -158,6 +182,15 @@ class Folder {
   // cannot be stat()ed (renamed meanwhile) gets its name's delivery time.
   int64_t internaldate(const Message& m);
 
+  // The changes this object made to the folder's files since the last
+  // call (see OwnChange), every rename, unlink and UID list append; the
+  // journal then starts empty. Changes made through other objects or
+  // processes are never in it.
+  OwnChanges take_own_changes();
+  // Records a change made for this folder outside it (APPEND's commit of a
+  // new file into new/ or cur/).
+  void own_change(OwnChange::Where where, OwnChange::Kind kind, std::string name);
+
   // A cached field, or nullptr when not cached.
   const std::string* cached(uint32_t uid, CacheField field) const;
   // Records computed fields (a value past kMaxCacheValue is Errc::kLimit).
@@ -199,6 +232,8 @@ class Folder {
   Index index_;
   std::vector<Message> messages_;
   uint64_t syncs_ = 0;
+  OwnChanges own_;
+  uint64_t uidlist_appends_taken_ = 0;
 };
 
 }  // namespace tern::store

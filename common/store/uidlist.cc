@@ -331,6 +331,7 @@ Status UidList::append(std::string_view records, const FolderLock&) {
   if (static_cast<size_t>(st.st_size) > offset_ && ::ftruncate(fd->get(), static_cast<off_t>(offset_)) < 0)
     return sys_error("ftruncate " + path_);
   if (Status st2 = write_all(fd->get(), records); !st2) return st2;
+  ++appends_;
   if (Status st2 = fsync_fd(fd->get(), path_); !st2) return st2;
   auto used = parse_uidlist(records, state_);
   if (!used || *used != records.size()) return corrupt("appended records do not parse");  // our bug

@@ -156,6 +156,10 @@ class UidList {
   // opening it fails with ENOENT, sync() again.
   std::optional<std::string> file_of(uint32_t uid) const;
 
+  // How many appends this object made to the list (each one write(2), an
+  // IN_MODIFY for a watcher; Folder::take_own_changes).
+  uint64_t appends() const { return appends_; }
+
   // Raises HIGHESTMODSEQ by one (under the lock) and returns it.
   Result<uint64_t> next_modseq();
   Result<uint64_t> next_modseq(const FolderLock& lock);
@@ -179,6 +183,7 @@ class UidList {
   bool missing_ = true;
   bool corrupt_ = false;
   uint32_t last_uidvalidity_ = 0;
+  uint64_t appends_ = 0;
   std::unordered_map<uint32_t, std::string> files_;  // uid → file, last scan
 };
 

@@ -315,6 +315,47 @@ def test_two_sessions(home):
     b.close()
 
 
+def test_own_then_foreign_changes(home):
+    """Our own STORE, APPEND and EXPUNGE leave the view proven current (the
+    next command makes no rescan), yet a change by another imapd process or a
+    delivery made right after ours (no pause) shows at our next command."""
+    md = os.path.join(home, "Maildir")
+    a = Raw(home)
+    b = Raw(home)
+    a.cmd("a0", "CREATE Busy")
+    deliver(md, SIMPLE, ".Busy")
+    deliver(md, SIMPLE, ".Busy")
+    a.cmd("a1", "SELECT Busy")
+    b.cmd("b1", "SELECT Busy")
+    a.cmd("a2", "STORE 1 +FLAGS.SILENT (\\Flagged)")
+    b.cmd("b2", "STORE 1 +FLAGS.SILENT (\\Answered)")  # right after ours
+    lines = a.cmd("a3", "NOOP")
+    check(any(re.match(r"\* 1 FETCH \(FLAGS \(.*\\Answered.*\)\)", l) and "\\Flagged" in l for l in lines),
+          f"another process's STORE right after ours shows: {lines}")
+    msg = b"From: a@example.org\r\nSubject: own\r\n\r\nmine\r\n"
+    a.send(f"a4 APPEND Busy (\\Seen) {{{len(msg)}+}}\r\n".encode() + msg + b"\r\n")
+    lines = a.until_tagged("a4")
+    check(re.match(r"a4 OK \[APPENDUID \d+ 3\] Append completed\.", lines[-1]) is not None, f"APPEND: {lines}")
+    lines = b.cmd("b3", "NOOP")
+    check("* 3 EXISTS" in lines, f"the other process sees our APPEND: {lines}")
+    b.cmd("b4", "UID STORE 3 +FLAGS.SILENT (\\Deleted)")  # right after it
+    lines = a.cmd("a5", "NOOP")
+    check(any(re.match(r"\* 3 FETCH \(FLAGS \(.*\\Deleted.*\)\)", l) for l in lines),
+          f"the other process's flag on our APPEND shows: {lines}")
+    lines = a.cmd("a6", "UID EXPUNGE 3")
+    check("* 3 EXPUNGE" in lines, f"UID EXPUNGE: {lines}")
+    deliver(md, SIMPLE, ".Busy")  # a delivery right after our EXPUNGE
+    lines = a.cmd("a7", "NOOP")
+    check("* 3 EXISTS" in lines, f"the delivery right after our EXPUNGE shows: {lines}")
+    lines = b.cmd("b5", "NOOP")
+    check("* 3 EXPUNGE" in lines and "* 3 EXISTS" in lines, f"the other process sees both: {lines}")
+    lines = a.cmd("a8", "UID FETCH 1:* (FLAGS)")
+    check(len([l for l in lines if " FETCH " in l]) == 3, f"three messages: {lines}")
+    a.cmd("a9", "LOGOUT")
+    b.cmd("b6", "LOGOUT")
+    check(a.close() == 0 and b.close() == 0, "both imapd processes end well")
+
+
 def test_big_folder(home):
     md = os.path.join(home, "Maildir")
     big = os.path.join(md, ".Big")
@@ -434,6 +475,7 @@ def main():
         test_select_fetch(home)
         test_raw(home)
         test_two_sessions(home)
+        test_own_then_foreign_changes(home)
         test_search_cache(home)
         test_deep_mime(home)
         test_big_folder(home)

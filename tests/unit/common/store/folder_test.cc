@@ -563,3 +563,42 @@ TEST_CASE("folder: flag changes, expunges and UID list changes invalidate the fa
   for (const Message& msg : g.messages()) CHECK(msg.modseq == g.highestmodseq());
   same_view(g, md);
 }
+
+TEST_CASE("folder: the journal of own changes lists every rename, unlink and UID list append once", "[store]") {
+  TempDir dir;
+  const std::string md = maildir_in(dir);
+  auto a = deliver(md, "Subject: a\r\n\r\nx\r\n");
+  REQUIRE(a.ok());
+  Folder f(md);
+  REQUIRE(f.sync().ok());  // creates the list (not journalled), appends UID 1 and a MODSEQ
+  using W = OwnChange::Where;
+  using K = OwnChange::Kind;
+  const OwnChange uidlist{W::kFolder, K::kModified, std::string(kUidListName)};
+  auto first = f.take_own_changes();
+  CHECK(first.complete);
+  CHECK(first.changes == std::vector<OwnChange>{uidlist, uidlist});
+  CHECK(f.take_own_changes().changes.empty());
+
+  store_one(f, 1, FlagOp::kAdd, kFlagSeen);  // new/ -> cur/, one MODSEQ
+  auto stored = f.take_own_changes();
+  CHECK(stored.changes == std::vector<OwnChange>{{W::kNew, K::kRemoved, *a},
+                                                 {W::kCur, K::kAdded, *a + ":2,S"},
+                                                 uidlist});
+  store_one(f, 1, FlagOp::kAdd, kFlagSeen);  // nothing to do: nothing done
+  CHECK(f.take_own_changes().changes.empty());
+
+  const uint32_t one = 1;
+  REQUIRE(f.expunge(std::span<const uint32_t>(&one, 1)).ok());
+  CHECK(f.take_own_changes().changes == std::vector<OwnChange>{{W::kCur, K::kRemoved, *a + ":2,S"}, uidlist});
+}
+
+TEST_CASE("folder: a batch past kMaxOwnChanges leaves the journal incomplete", "[store]") {
+  TempDir dir;
+  const std::string md = maildir_in(dir);
+  Folder f(md);
+  for (size_t i = 0; i <= kMaxOwnChanges; ++i) f.own_change(OwnChange::Where::kNew, OwnChange::Kind::kAdded, "x");
+  auto j = f.take_own_changes();
+  CHECK_FALSE(j.complete);
+  CHECK(j.changes.empty());
+  CHECK(f.take_own_changes().complete);
+}
