@@ -5,10 +5,11 @@
 // (store::MessageWriter, which stores CRLF line ends) and the octets go
 // there as they arrive (AppendSink). When the command is complete, on the
 // worker pool, in the folder's job queue: fsync, rename into new/, fsync
-// of new/ (MessageWriter::commit), the INTERNALDATE as the file's mtime
-// (as Dovecot's Maildir keeps it), a sync that gives the message its UID,
-// and the flags (a rename into cur/ with ":2,<flags>"). Only then is the
-// client told OK [APPENDUID uidvalidity uid]. Before the commit, the
+// of new/ (MessageWriter::commit; with flags straight into cur/ as
+// "<name>:2,<flags>", as Dovecot saves it), the INTERNALDATE as the file's
+// mtime (as Dovecot's Maildir keeps it), and its UID and index record
+// (store::Folder::add, no scan of the folder). Only then is the client
+// told OK [APPENDUID uidvalidity uid]. Before the commit, the
 // user's quota (imapd/quota.h): NO [OVERQUOTA] when the message does not
 // fit, and the tmp/ file goes.
 
@@ -21,6 +22,8 @@
 #include "common/imap/date.h"
 #include "common/imap/mailbox_name.h"
 #include "common/imap/store_args.h"
+#include "common/store/flags.h"
+#include "common/store/message_file.h"
 #include "imapd/session_impl.h"
 
 namespace tern::imapd {
@@ -105,38 +108,40 @@ void SessionImpl::cmd_append(const Command& c) {
             return;
           }
         }
-        auto name = shared->writer()->commit();
+        // Keywords get their letters (durably named in dovecot-keywords)
+        // before the file carries them; a message with flags goes straight
+        // into cur/ with them, as Dovecot saves it.
+        store::MessageFlags mf;
+        mf.system = flags.system;
+        for (const auto& k : flags.keywords) {
+          auto idx = f.keyword(k);
+          if (idx) mf.keywords |= 1u << *idx;  // past 26 keywords: stored without it
+        }
+        const bool into_cur = mf.system != 0 || mf.keywords != 0;
+        auto name = into_cur ? shared->writer()->commit_into_cur(store::format_flags(mf)) : shared->writer()->commit();
         if (!name) {
           out->st = name.take_error();
           return;
         }
+        const std::string file = (into_cur ? "cur/" : "new/") + *name;
         // Our own event, not a change from elsewhere (folder_cache.h).
-        f.own_change(store::OwnChange::Where::kNew, store::OwnChange::Kind::kAdded, *name);
+        f.own_change(into_cur ? store::OwnChange::Where::kCur : store::OwnChange::Where::kNew,
+                     store::OwnChange::Kind::kAdded, *name);
         quota.record(static_cast<int64_t>(bytes), 1);
         if (date) {
-          std::string path = shared->dir() + "/new/" + *name;
+          std::string path = shared->dir() + "/" + file;
           struct timespec ts[2] = {{*date, 0}, {*date, 0}};
           (void)::utimensat(AT_FDCWD, path.c_str(), ts, 0);
         }
-        if (out->st = f.sync(); !out->st) return;
-        auto uid = f.uid_of(*name);
+        // Its UID and index record, without a scan of the folder.
+        if (out->st = f.add(std::span<const std::string>(&file, 1)); !out->st) return;
+        auto uid = f.uid_of(store::parse_message_name(*name)->base);
         if (!uid) {
           out->st = make_error(Errc::kTemporary, "appended message not found after sync");
           return;
         }
         out->uid = *uid;
         out->uidvalidity = f.uidvalidity();
-        if (flags.system == 0 && flags.keywords.empty()) return;
-        store::FlagChange ch;
-        ch.uid = *uid;
-        ch.op = store::FlagOp::kAdd;
-        ch.system = flags.system;
-        for (const auto& k : flags.keywords) {
-          auto idx = f.keyword(k);
-          if (idx) ch.keywords |= 1u << *idx;  // past 26 keywords: stored without it
-        }
-        auto r = f.store(std::span<const store::FlagChange>(&ch, 1));
-        if (!r) log::warning("APPEND: flags of uid %u: %s", *uid, r.error().text.c_str());
       },
       guard([this, c, out] {
         if (out->over_quota) return no(c, "OVERQUOTA", "Quota exceeded (mailbox for user is full)");

@@ -351,6 +351,43 @@ void Folder::build_view() {
   }
 }
 
+Status Folder::add(std::span<const std::string> files) {
+  {
+    auto lock = lock_folder(dir_);
+    if (!lock) return lock.take_error();
+    if (Status st = uids_.reload(*lock); !st) return st;
+    if (Status st = keywords_.load(); !st) return st;
+    if (Status st = index_.refresh(); !st) return st;
+    // Every UID given so far is in the index (or was expunged from it):
+    // the index's frame for ours then covers exactly what it records.
+    if (consistent() && index_.state().covered == uids_.highestmodseq()) {
+      if (Status st = uids_.assign_files(files, *lock); !st) return st;
+      IndexFrame frame;
+      bool described = true;
+      for (const std::string& file : files) {
+        auto uid = uids_.uid_of(parse_message_name(split_file(file).second)->base);
+        if (!uid || index_.state().entries.count(*uid)) continue;
+        auto e = describe(*uid, file);
+        if (!e) {
+          described = false;  // gone already, or not named as ours are: sync() finds out
+          break;
+        }
+        e->modseq = uids_.entries().at(*uid).modseq;
+        frame.message(*e);
+      }
+      if (described) {
+        if (!frame.empty()) {
+          if (Status st = index_.append(frame, uids_.highestmodseq(), *lock); !st) return st;
+        }
+        build_view();
+        return {};
+      }
+    }
+  }
+  // The lock is released: sync() takes it again when it must.
+  return sync();
+}
+
 Result<size_t> Folder::keyword(std::string_view name) {
   if (auto i = keywords_.find(name)) return *i;
   auto lock = lock_folder(dir_);

@@ -169,6 +169,16 @@ class Folder {
   // letters on disk without a name survive a replace.
   Result<StoreResult> store(std::span<const FlagChange> changes);
 
+  // APPEND's sync: files this process just committed into the folder
+  // ("new/<name>" or "cur/<name>:2,<flags>") get their UIDs and index
+  // records under the lock without a scan of new/ and cur/, when the index
+  // is consistent and covers every UID the list gave (else this is a
+  // sync()). Other files that appeared meanwhile are left to the next
+  // sync, which their own inotify events make real (a delivery that came
+  // first may get a higher UID than ours: a UID is given when a reader
+  // finds a file, in the order it finds them).
+  Status add(std::span<const std::string> files);
+
   // Removes the messages' files. StoreResult::changed lists the UIDs
   // expunged now, gone those that were already gone.
   Result<StoreResult> expunge(std::span<const uint32_t> uids);

@@ -149,7 +149,11 @@ Status MessageWriter::write(std::string_view chunk) {
   return {};
 }
 
-Result<std::string> MessageWriter::commit() {
+Result<std::string> MessageWriter::commit() { return finish(false, {}); }
+
+Result<std::string> MessageWriter::commit_into_cur(std::string_view info) { return finish(true, info); }
+
+Result<std::string> MessageWriter::finish(bool cur, std::string_view info) {
   if (done_ || !fd_.valid()) return invalid("message writer already finished");
   const std::string tmp = folder_ + "/tmp/" + base_;
   bytes_ += buffer_.size();
@@ -157,8 +161,9 @@ Result<std::string> MessageWriter::commit() {
   if (st) st = fsync_fd(fd_.get(), tmp);
   // close(2) reports deferred write errors on some file systems (NFS).
   if (st && ::close(fd_.release()) < 0) st = sys_error("close " + tmp);
-  const std::string name = base_ + ",S=" + std::to_string(bytes_) + ",W=" + std::to_string(bytes_);
-  if (st) st = publish_rename(tmp, folder_ + "/new/" + name);
+  std::string name = base_ + ",S=" + std::to_string(bytes_) + ",W=" + std::to_string(bytes_);
+  if (cur) name += ":2," + std::string(info);
+  if (st) st = publish_rename(tmp, folder_ + (cur ? "/cur/" : "/new/") + name);
   done_ = true;
   if (!st) {
     ::unlink(tmp.c_str());

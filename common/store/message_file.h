@@ -69,12 +69,17 @@ class MessageWriter {
   // the fsync of new/ failed the message is in new/ all the same, so a
   // retry may duplicate it but nothing is lost.
   Result<std::string> commit();
+  // The same into cur/ as "<name>:2,<info>" (an IMAP APPEND with flags, as
+  // Dovecot saves it: no second rename new/ -> cur/ to set them). `info` is
+  // what follows ":2," (flags.h name_with_flags). Returns the name in cur/.
+  Result<std::string> commit_into_cur(std::string_view info);
 
   uint64_t bytes() const { return bytes_; }
 
  private:
   MessageWriter() = default;
   Status flush();
+  Result<std::string> finish(bool cur, std::string_view info);
 
   std::string folder_;
   std::string base_;

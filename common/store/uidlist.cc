@@ -411,6 +411,19 @@ Status UidList::sync(const FolderLock& lock) {
 
 Status UidList::reload(const FolderLock& lock) { return prepare(lock); }
 
+Status UidList::assign_files(std::span<const std::string> files, const FolderLock& lock) {
+  Files known;
+  for (const std::string& file : files) {
+    auto m = parse_message_name(std::string_view(file).substr(std::min<size_t>(4, file.size())));
+    if (file.size() < 5 || (file.compare(0, 4, "new/") != 0 && file.compare(0, 4, "cur/") != 0) || !m)
+      return invalid("not a message file: " + file);
+    known[std::string(m->base)] = file;
+  }
+  if (Status st = assign(known, lock); !st) return st;
+  for (auto& [base, file] : known) files_[state_.uids.at(base)] = std::move(file);
+  return {};
+}
+
 Status UidList::load() {
   files_.clear();
   return refresh();

@@ -58,6 +58,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -136,6 +137,12 @@ class UidList {
   // Re-reads the list under a lock the caller holds (creating it when
   // missing or corrupt), without scanning the folder.
   Status reload(const FolderLock& lock);
+  // Under a lock the caller holds, after reload(): UIDs for files this
+  // process just put into the folder ("new/<name>" or "cur/<name>"),
+  // without scanning it (APPEND: Folder::add). Bases already listed keep
+  // theirs; file_of() then knows these files (and, until the next scan,
+  // only what it knew before besides).
+  Status assign_files(std::span<const std::string> files, const FolderLock& lock);
   // Reads what was appended to the list since the last call, without a
   // lock and without scanning the folder (Folder::sync's fast path);
   // file_of() knows nothing until the next sync(). usable() says whether

@@ -602,3 +602,58 @@ TEST_CASE("folder: a batch past kMaxOwnChanges leaves the journal incomplete", "
   CHECK(j.changes.empty());
   CHECK(f.take_own_changes().complete);
 }
+
+TEST_CASE("folder: add gives our own new files UIDs without a scan, and agrees with a later sync", "[store]") {
+  TempDir dir;
+  const std::string md = maildir_in(dir);
+  REQUIRE(deliver(md, "Subject: a\r\n\r\nx\r\n").ok());
+  Folder f(md);
+  REQUIRE(f.sync().ok());
+  REQUIRE(f.messages().size() == 1);
+  const uint64_t syncs = f.sync_count();
+  (void)f.take_own_changes();
+
+  // A delivery from elsewhere that nobody has numbered yet, then our file
+  // straight into cur/ with its flags.
+  auto other = deliver(md, "Subject: b\r\n\r\ny\r\n");
+  REQUIRE(other.ok());
+  auto w = MessageWriter::create(md);
+  REQUIRE(w.ok());
+  REQUIRE(w->write("Subject: mine\r\n\r\nz\r\n").ok());
+  auto name = w->commit_into_cur("FS");
+  REQUIRE(name.ok());
+  const std::string file = "cur/" + *name;
+  REQUIRE(f.add(std::span<const std::string>(&file, 1)).ok());
+  CHECK(f.sync_count() == syncs);  // no scan
+  REQUIRE(f.messages().size() == 2);
+  const Message& m = f.messages().back();
+  CHECK(m.uid == 2);
+  CHECK(m.file == file);
+  CHECK(m.flags.system == (kFlagSeen | kFlagFlagged));
+  CHECK(m.modseq == f.highestmodseq());
+  CHECK(f.uid_of(parse_message_name(*name)->base) == 2u);
+  CHECK(f.take_own_changes().changes.size() == 1);  // one UID list append
+
+  // The other delivery shows at the next sync, after ours.
+  REQUIRE(f.sync().ok());
+  REQUIRE(f.messages().size() == 3);
+  CHECK(f.messages()[2].uid == 3);
+  CHECK(f.messages()[2].file == "new/" + *other);
+  same_view(f, md);
+
+  // An index that does not cover every UID given: add() is a sync().
+  Folder g(md);
+  REQUIRE(g.sync().ok());
+  REQUIRE(deliver(md, "Subject: c\r\n\r\nw\r\n").ok());
+  REQUIRE(f.sync().ok());  // numbers it and indexes it
+  auto w2 = MessageWriter::create(md);
+  REQUIRE(w2.ok());
+  REQUIRE(w2->write("Subject: mine too\r\n\r\nv\r\n").ok());
+  auto name2 = w2->commit();
+  REQUIRE(name2.ok());
+  const std::string file2 = "new/" + *name2;
+  REQUIRE(g.add(std::span<const std::string>(&file2, 1)).ok());
+  REQUIRE(g.messages().size() == 5);
+  CHECK(g.messages()[4].file == file2);
+  same_view(g, md);
+}
