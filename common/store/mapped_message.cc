@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <utility>
 
 #include "common/base/fd.h"
@@ -26,6 +28,20 @@ Result<MappedMessage> MappedMessage::open(const std::string& path, size_t max_by
     return make_error(Errc::kLimit, path + ": file larger than " + std::to_string(max_bytes) + " bytes");
   MappedMessage m;
   if (st.st_size == 0) return m;
+  if (static_cast<uint64_t>(st.st_size) < kCopyBelow) {
+    const size_t want = static_cast<size_t>(st.st_size);
+    m.copy_ = std::make_unique_for_overwrite<char[]>(want);
+    size_t got = 0;
+    while (got < want) {
+      ssize_t n = ::pread(fd->get(), m.copy_.get() + got, want - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return sys_error("read " + path);
+      if (n == 0) break;  // shrank since the fstat: what is there (a broken Maildir)
+      got += static_cast<size_t>(n);
+    }
+    m.size_ = got;
+    return m;
+  }
   void* addr = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd->get(), 0);
   if (addr == MAP_FAILED) return sys_error("mmap " + path);
   m.addr_ = addr;
@@ -36,12 +52,15 @@ Result<MappedMessage> MappedMessage::open(const std::string& path, size_t max_by
 }
 
 MappedMessage::MappedMessage(MappedMessage&& other) noexcept
-    : addr_(std::exchange(other.addr_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+    : addr_(std::exchange(other.addr_, nullptr)),
+      copy_(std::move(other.copy_)),
+      size_(std::exchange(other.size_, 0)) {}
 
 MappedMessage& MappedMessage::operator=(MappedMessage&& other) noexcept {
   if (this != &other) {
     unmap();
     addr_ = std::exchange(other.addr_, nullptr);
+    copy_ = std::move(other.copy_);
     size_ = std::exchange(other.size_, 0);
   }
   return *this;
@@ -52,6 +71,7 @@ MappedMessage::~MappedMessage() { unmap(); }
 void MappedMessage::unmap() {
   if (addr_) ::munmap(addr_, size_);
   addr_ = nullptr;
+  copy_.reset();
   size_ = 0;
 }
 

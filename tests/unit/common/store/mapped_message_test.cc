@@ -30,6 +30,25 @@ TEST_CASE("mapped_message: maps a file's bytes, and an empty file to none", "[st
   CHECK(empty->bytes().empty());
 }
 
+TEST_CASE("mapped_message: small files are read, larger ones mapped, the same bytes either way", "[store]") {
+  TempDir dir;
+  for (size_t size : {kCopyBelow - 1, kCopyBelow, kCopyBelow + 4097}) {
+    std::string data(size, 'a');
+    for (size_t i = 0; i < size; i += 997) data[i] = static_cast<char>('0' + i % 10);
+    auto m = MappedMessage::open(dir.write("m" + std::to_string(size), data), 1 << 20);
+    REQUIRE(m);
+    CHECK(m->bytes() == data);
+    MappedMessage moved = std::move(*m);  // the bytes do not move
+    CHECK(moved.bytes() == data);
+    moved.release();
+    CHECK(moved.bytes() == data);
+    MappedMessage assigned;
+    assigned = std::move(moved);
+    CHECK(assigned.bytes() == data);
+    CHECK(moved.bytes().empty());
+  }
+}
+
 TEST_CASE("mapped_message: an absent file is kNotFound, a big one kLimit", "[store]") {
   TempDir dir;
   auto none = MappedMessage::open(dir.path() + "/none", 1 << 20);
