@@ -54,9 +54,12 @@
 // expunges clear the stamp, so the sync after them scans once.
 //
 // store(): under the lock, each file is renamed to cur/<base>:2,<flags>
-// (flags.h), the directories are fsynced (flags are durable once store()
-// returns), the batch gets one new MODSEQ (RFC 7162 allows one for every
-// message a command changes), and a frame records it. A file renamed or
+// (flags.h), the batch gets one new MODSEQ (RFC 7162 allows one for every
+// message a command changes), and a frame records it. The directories are
+// not fsynced: a flag change lost in a crash is not mail lost (Dovecot's
+// mail_fsync = optimized syncs only new mail), and the next sync after such
+// a crash sees the file's name differ from the index and gives it a new
+// MODSEQ; the UID list's MODSEQ record is fsynced before the index uses it. A file renamed or
 // removed by another program meanwhile is looked up again by one rescan;
 // a message still not found is reported gone, not an error.
 //
@@ -224,6 +227,8 @@ class Folder {
   Result<Observed> observe() const;
   bool quiet(const ScanStamp& dirs) const;
   bool consistent() const;
+  bool check_consistent() const;
+  void still_consistent();
   Diff diff() const;
   struct SubDirs {
     Fd new_;
@@ -235,6 +240,7 @@ class Folder {
   Status record_scan(const FolderLock& lock, const ScanStamp& stamp);
   Status sync_once();
   void build_view();
+  void update_view(std::vector<uint32_t> uids, uint64_t before);
 
   std::string dir_;
   UidList uids_;
@@ -243,6 +249,9 @@ class Folder {
   std::vector<Message> messages_;
   uint64_t syncs_ = 0;
   OwnChanges own_;
+  // consistent() held for these generations of the UID list and index.
+  mutable std::pair<uint64_t, uint64_t> consistent_at_{UINT64_MAX, UINT64_MAX};
+  uint64_t view_at_ = UINT64_MAX;  // the index generation messages_ shows
   uint64_t uidlist_appends_taken_ = 0;
 };
 

@@ -388,6 +388,7 @@ Result<std::string> read_at(int fd, size_t offset, size_t size, const std::strin
 }  // namespace
 
 void Index::forget() {
+  ++generation_;
   state_ = IndexState{};
   valid_ = false;
   fd_.reset();
@@ -422,6 +423,7 @@ Status Index::refresh() {
       return {};
     }
     offset_ += *used;
+    ++generation_;
     return {};
   }
   forget();
@@ -437,6 +439,7 @@ Status Index::refresh() {
     return {};
   }
   valid_ = true;
+  ++generation_;
   fd_ = std::move(*fd);
   offset_ = *used;
   Reader h(std::string_view(*buf).substr(32, 8));
@@ -475,6 +478,7 @@ Status Index::append(const IndexFrame& frame, uint64_t covered, const FolderLock
   auto used = parse_index_frames(bytes, state_);
   if (!used || *used != bytes.size()) return corrupt("appended frame does not parse");  // our bug
   offset_ += bytes.size();
+  ++generation_;
   return {};
 }
 
@@ -489,6 +493,7 @@ Status Index::rewrite(IndexState state, const FolderLock&) {
   fd_ = std::move(*fd);
   state_ = std::move(state);
   valid_ = true;
+  ++generation_;
   offset_ = bytes.size();
   snapshot_end_ = bytes.size();
   return {};

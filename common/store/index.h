@@ -185,6 +185,8 @@ class Index {
   Status refresh();
   bool valid() const { return valid_; }
   const IndexState& state() const { return state_; }
+  // Changes whenever state() may have (read, appended, replaced, lost).
+  uint64_t generation() const { return generation_; }
 
   // Under the folder lock, after refresh(): appends a frame (cutting a
   // torn tail first) and applies it to state(); Errc::kInvalid when there
@@ -203,6 +205,7 @@ class Index {
   Fd fd_;                     // the file state_ was read from, while valid
   size_t offset_ = 0;         // bytes of the good part
   size_t snapshot_end_ = 0;   // header + snapshot
+  uint64_t generation_ = 0;
 };
 
 }  // namespace tern::store

@@ -247,11 +247,14 @@ Status UidList::refresh() {
     last_uidvalidity_ = std::max(last_uidvalidity_, state_.uidvalidity);
     missing_ = true;
     corrupt_ = false;
+    ++generation_;
     return {};
   }
   struct stat st;
   if (::fstat(fd->get(), &st) < 0) return sys_error("fstat " + path_);
   const size_t size = static_cast<size_t>(st.st_size);
+  if (!missing_ && !corrupt_ && st.st_ino == ino_ && size == offset_) return {};
+  ++generation_;
   if (missing_ || corrupt_ || st.st_ino != ino_ || size < offset_) {
     last_uidvalidity_ = std::max(last_uidvalidity_, state_.uidvalidity);
     state_ = UidListState{};
@@ -332,6 +335,7 @@ Status UidList::append(std::string_view records, const FolderLock&) {
     return sys_error("ftruncate " + path_);
   if (Status st2 = write_all(fd->get(), records); !st2) return st2;
   ++appends_;
+  ++generation_;
   if (Status st2 = fsync_fd(fd->get(), path_); !st2) return st2;
   auto used = parse_uidlist(records, state_);
   if (!used || *used != records.size()) return corrupt("appended records do not parse");  // our bug

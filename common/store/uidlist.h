@@ -166,6 +166,8 @@ class UidList {
   // How many appends this object made to the list (each one write(2), an
   // IN_MODIFY for a watcher; Folder::take_own_changes).
   uint64_t appends() const { return appends_; }
+  // Changes whenever the parsed state may have (read, appended, replaced).
+  uint64_t generation() const { return generation_; }
 
   // Raises HIGHESTMODSEQ by one (under the lock) and returns it.
   Result<uint64_t> next_modseq();
@@ -191,6 +193,7 @@ class UidList {
   bool corrupt_ = false;
   uint32_t last_uidvalidity_ = 0;
   uint64_t appends_ = 0;
+  uint64_t generation_ = 0;
   std::unordered_map<uint32_t, std::string> files_;  // uid → file, last scan
 };
 

@@ -657,3 +657,39 @@ TEST_CASE("folder: add gives our own new files UIDs without a scan, and agrees w
   CHECK(g.messages()[4].file == file2);
   same_view(g, md);
 }
+
+TEST_CASE("folder: the view after our own store, expunge, add and cache equals a fresh reader's", "[store]") {
+  TempDir dir;
+  const std::string md = maildir_in(dir);
+  for (int i = 0; i < 5; ++i) REQUIRE(deliver(md, "Subject: " + std::to_string(i) + "\r\n\r\nx\r\n").ok());
+  Folder f(md);
+  REQUIRE(f.sync().ok());
+  store_one(f, 2, FlagOp::kAdd, kFlagSeen);
+  same_view(f, md);
+  CacheFill fill{3, CacheField::kEnvelope, "(NIL)"};
+  REQUIRE(f.cache(std::span<const CacheFill>(&fill, 1)).ok());
+  store_one(f, 3, FlagOp::kAdd, kFlagDeleted);
+  same_view(f, md);
+  REQUIRE(f.cached(3, CacheField::kEnvelope));
+  const uint32_t three = 3;
+  REQUIRE(f.expunge(std::span<const uint32_t>(&three, 1)).ok());
+  same_view(f, md);
+  auto w = MessageWriter::create(md);
+  REQUIRE(w.ok());
+  REQUIRE(w->write("Subject: mine\r\n\r\nz\r\n").ok());
+  auto name = w->commit();
+  REQUIRE(name.ok());
+  const std::string file = "new/" + *name;
+  REQUIRE(f.add(std::span<const std::string>(&file, 1)).ok());
+  same_view(f, md);
+  // Another process's change, then ours: both show.
+  Folder g(md);
+  REQUIRE(g.sync().ok());
+  store_one(g, 1, FlagOp::kAdd, kFlagFlagged);
+  store_one(f, 4, FlagOp::kAdd, kFlagAnswered);
+  same_view(f, md);
+  CHECK(f.find(1)->flags.system == kFlagFlagged);
+  CHECK(f.find(4)->flags.system == kFlagAnswered);
+  REQUIRE(f.messages().size() == 5);
+  CHECK(f.messages().back().uid == 6);
+}
