@@ -75,6 +75,10 @@ void SessionImpl::cmd_search(const Command& c) {
         const imap::SearchKey& root = parsed->program.root;
         imap::SearchNeeds needs = imap::search_needs(root);
         const bool by_record = needs == imap::SearchNeeds::kHeader && imap::search_header_suffices(root);
+        // The first search of a folder for FROM or UNSEEN stat()ed every
+        // file for a date it never read.
+        const bool dates = imap::search_uses_date(root);
+        const bool keywords = imap::search_uses_keywords(root);
         imap::SearchEvaluator eval(root, largest_seq, largest_uid);
         std::vector<store::CacheFill> fills;
         std::string scratch;
@@ -86,9 +90,11 @@ void SessionImpl::cmd_search(const Command& c) {
           sm.seqnum = cand.seq;
           sm.flags = m->flags.system;
           sm.recent = cand.recent;
-          sm.keywords = f.keywords_of(*m);
-          sm.internaldate = f.internaldate(*m);
-          sm.internaldate_zone = imap::local_zone_minutes(sm.internaldate);
+          if (keywords) sm.keywords = f.keywords_of(*m);
+          if (dates) {
+            sm.internaldate = f.internaldate(*m);
+            sm.internaldate_zone = imap::local_zone_minutes(sm.internaldate);
+          }
           sm.rfc822_size = m->rfc822_size;
           bool hit = false;
           if (needs == imap::SearchNeeds::kNothing) {

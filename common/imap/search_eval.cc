@@ -160,6 +160,30 @@ SearchNeeds search_needs(const SearchKey& key) {
   return most;
 }
 
+bool search_uses_date(const SearchKey& key) {
+  switch (key.kind) {
+    case SearchKind::kBefore:
+    case SearchKind::kOn:
+    case SearchKind::kSince:
+    case SearchKind::kSentBefore:
+    case SearchKind::kSentOn:
+    case SearchKind::kSentSince:
+      return true;
+    default:
+      break;
+  }
+  for (const auto& c : key.children)
+    if (search_uses_date(c)) return true;
+  return false;
+}
+
+bool search_uses_keywords(const SearchKey& key) {
+  if (key.kind == SearchKind::kKeyword || key.kind == SearchKind::kUnkeyword) return true;
+  for (const auto& c : key.children)
+    if (search_uses_keywords(c)) return true;
+  return false;
+}
+
 bool search_header_suffices(const SearchKey& key) {
   switch (key.kind) {
     case SearchKind::kBody:

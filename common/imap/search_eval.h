@@ -83,6 +83,14 @@ enum class SearchNeeds : uint8_t {
 };
 SearchNeeds search_needs(const SearchKey& key);
 
+// Whether a program reads a message's internal date (BEFORE/ON/SINCE, and
+// SENTBEFORE/SENTON/SENTSINCE, which fall back on it without a parsable
+// Date:) or its keywords (KEYWORD/UNKEYWORD). A caller may leave out of
+// SearchMessage what is not read: the date can cost a stat(2) per message
+// (store::Folder::internaldate) and a time zone lookup, the keywords a
+// vector of names.
+bool search_uses_date(const SearchKey& key);
+bool search_uses_keywords(const SearchKey& key);
 // The fields a search record holds (lowercase): the SEARCH keys' own and
 // those clients put in HEADER keys for threading and replies.
 inline constexpr std::string_view kSearchHeaderFields[] = {"bcc",         "cc",       "from",   "in-reply-to",

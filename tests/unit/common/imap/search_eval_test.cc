@@ -242,6 +242,22 @@ TEST_CASE("search_eval: search_needs says what the caller must read", "[imap][se
   CHECK_FALSE(ev.matches(info()));
 }
 
+TEST_CASE("search_eval: search_uses_date and search_uses_keywords say which fields are read", "[imap][search_eval]") {
+  struct Case {
+    const char* program;
+    bool date;
+    bool keywords;
+  };
+  for (const Case& c : {Case{"FROM alice", false, false}, Case{"UNSEEN", false, false},
+                        Case{"SUBJECT x LARGER 5 UID 1:*", false, false}, Case{"SINCE 1-Jan-2020", true, false},
+                        Case{"OR SEEN NOT BEFORE 1-Jan-2020", true, false}, Case{"SENTON 1-Jan-2020", true, false},
+                        Case{"KEYWORD $Junk", false, true}, Case{"NOT (UNKEYWORD x ON 2-Feb-2021)", true, true}}) {
+    SearchProgram p = program(c.program);
+    CHECK(search_uses_date(p.root) == c.date);
+    CHECK(search_uses_keywords(p.root) == c.keywords);
+  }
+}
+
 TEST_CASE("search_eval: helpers", "[imap][search_eval]") {
   CHECK(fold_case("ABC \xC3\x89t\xC3\xA9 \xD0\x9F\xD0\xA0\xD0\x98 \xCE\xA3") == "abc \xC3\xA9t\xC3\xA9 \xD0\xBF\xD1\x80\xD0\xB8 \xCF\x83");
   CHECK(fold_case("\xFF\xFEX") == "\xFF\xFEx");
