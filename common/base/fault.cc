@@ -21,7 +21,7 @@ struct Arming {
   int count = 0;
 };
 
-constexpr size_t kPoints = 3;  // Point::kFsync, kRename, kWrite
+constexpr size_t kPoints = static_cast<size_t>(Point::kCount);
 
 struct Registry {
   std::mutex mu;

@@ -5,7 +5,7 @@
 
 namespace tern::fault {
 
-enum class Point { kFsync, kRename, kWrite, kInotify };
+enum class Point { kFsync, kRename, kWrite, kInotify, kCount };  // kCount: the number of points
 
 #ifdef TERN_FAULT_INJECTION
 // The next `count` calls at `point` fail with `err`.
