@@ -1,5 +1,6 @@
 #include "common/base/log.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -19,10 +20,20 @@ struct State {
   std::string syslog_name = "tern";
   Sink sink;
   std::atomic<int> verbose{0};
+  // tag() of every line, made once: getpid(2) is a system call (glibc
+  // stopped caching it), and a busy smtpd logs several lines per message.
+  // Emptied when a part changes; a forked child empties it (its pid
+  // differs) from the pthread_atfork handler, which takes no lock.
+  std::string tag;
+  std::atomic<bool> tag_valid{false};
 };
 
 State& state() {
-  static State* s = new State;  // never destroyed: worker threads may log at exit
+  static State* s = [] {
+    auto* st = new State;  // never destroyed: worker threads may log at exit
+    pthread_atfork(nullptr, nullptr, [] { state().tag_valid.store(false); });
+    return st;
+  }();
   return *s;
 }
 
@@ -44,11 +55,13 @@ void vlog(Level level, const char* prefix, const char* fmt, va_list ap) {
 void init(std::string_view program) {
   std::lock_guard lock(state().mu);
   state().program = std::string(program);
+  state().tag_valid.store(false);
 }
 
 void set_syslog_name(std::string_view name) {
   std::lock_guard lock(state().mu);
   state().syslog_name = std::string(name);
+  state().tag_valid.store(false);
 }
 
 std::string program() {
@@ -57,8 +70,13 @@ std::string program() {
 }
 
 std::string tag() {
-  std::lock_guard lock(state().mu);
-  return state().syslog_name + "/" + state().program + "[" + std::to_string(::getpid()) + "]";
+  State& st = state();
+  std::lock_guard lock(st.mu);
+  if (!st.tag_valid.load()) {
+    st.tag = st.syslog_name + "/" + st.program + "[" + std::to_string(::getpid()) + "]";
+    st.tag_valid.store(true);
+  }
+  return st.tag;
 }
 
 void set_sink(Sink sink) {
