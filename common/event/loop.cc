@@ -13,6 +13,7 @@
 #include "common/event/loop.h"
 
 #include <event2/thread.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -114,6 +115,7 @@ struct Loop::Impl {
 
   std::map<TimerCore::Key, TimerCore*> timers;
   uint64_t next_seq = 0;
+  Duration coarse_tick = Duration::zero();  // CLOCK_MONOTONIC_COARSE's resolution
   bool in_timers = false;    // a timer pass is running
   bool dispatching = false;  // inside event_base_loop
   bool timed_out = false;
@@ -139,7 +141,12 @@ struct Loop::Impl {
       event_del(timer_ev.get());
       return;
     }
-    timeval tv = to_timeval(timers.begin()->first.first - clock.now());
+    Duration left = timers.begin()->first.first - clock.now();
+    // libevent measures the wait on its coarse clock, which lags the real
+    // one by up to a tick: one tick more, so the wake-up is not early
+    // (an early one would find nothing due and wait again).
+    if (left > Duration::zero()) left += coarse_tick;
+    timeval tv = to_timeval(left);
     event_add(timer_ev.get(), &tv);
   }
 
@@ -221,9 +228,17 @@ Loop::Loop(Clock& clock) : clock_(clock), impl_(std::make_unique<Impl>(*this, cl
   use_threads_once();
   EventConfigPtr config(event_config_new());
   if (!config) log::fatal("libevent: event_config_new failed");
-  // Tern's timers ask for exact deadlines; the coarse clock could wake a
-  // millisecond early and re-arm in a loop.
-  event_config_set_flag(config.get(), EVENT_BASE_FLAG_PRECISE_TIMER);
+  // No EVENT_BASE_FLAG_PRECISE_TIMER: on epoll it arms a timerfd with
+  // timerfd_settime(2) before every epoll_wait, one more system call per
+  // loop turn (two per message in a busy smtpd). Without it libevent waits
+  // with epoll_wait's millisecond timeout and reads CLOCK_MONOTONIC_COARSE;
+  // rearm() adds that clock's tick, so a timer is late by at most a tick
+  // and a millisecond, never early. Tern's deadlines stay on clock_.
+  timespec res{};
+  if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0) {
+    impl_->coarse_tick = std::min<Duration>(std::chrono::seconds(res.tv_sec) + std::chrono::nanoseconds(res.tv_nsec),
+                                            std::chrono::milliseconds(10));
+  }
   // epoll: the changes of one turn (a session that stops reading while a
   // worker answers, then reads again; a bufferevent's write interest) are
   // applied once, just before epoll_wait, instead of an epoll_ctl each.
