@@ -71,7 +71,7 @@ void Session::cmd_auth(const Command& c) {
     auth_client_ = std::make_unique<auth::AuthClient>(ctx_.loop(), settings_.auth_socket, settings_.auth_timeout);
   sasl_method_ = mech;
   phase_ = Phase::kAuthWait;
-  bufferevent_disable(bev_.get(), EV_READ);
+  pause_reading();
   auth_client_->begin(std::move(req), {[this](std::string challenge) { auth_challenge(challenge); },
                                        [this](auth::AuthResult r) { auth_done(r); }});
 }
@@ -81,7 +81,7 @@ void Session::auth_challenge(const std::string& challenge) {
   std::string line = "334 " + challenge + "\r\n";
   evbuffer_add(bufferevent_get_output(bev_.get()), line.data(), line.size());
   phase_ = Phase::kAuth;
-  bufferevent_enable(bev_.get(), EV_READ);
+  resume_reading();
   process_input();
 }
 
@@ -99,7 +99,7 @@ void Session::auth_response(const std::string& line) {
     return error_reply(501, "5.5.2", "Cannot decode response");
   }
   phase_ = Phase::kAuthWait;
-  bufferevent_disable(bev_.get(), EV_READ);
+  pause_reading();
   auth_client_->respond(line);
 }
 
@@ -126,7 +126,7 @@ void Session::auth_done(const auth::AuthResult& r) {
       break;
   }
   if (phase_ == Phase::kClosing) return;
-  bufferevent_enable(bev_.get(), EV_READ);
+  resume_reading();
   process_input();
 }
 

@@ -188,7 +188,7 @@ std::optional<Session::Refusal> Session::content_refusal(const char* bare) {
 // a worker; reading stops until they are done.
 void Session::commit_message() {
   phase_ = Phase::kWaiting;
-  bufferevent_disable(bev_.get(), EV_READ);
+  pause_reading();
   timeout_.cancel();
   std::shared_ptr<queue::Cleanup> job(std::move(cleanup_));
   auto result = std::make_shared<Status>();
@@ -238,7 +238,7 @@ void Session::data_committed(queue::Cleanup& job, const Status& result) {
   }
   reset_transaction();
   if (closing_after_wait_) return finish(chunked ? "lost connection after BDAT" : "lost connection after DATA");
-  bufferevent_enable(bev_.get(), EV_READ);
+  resume_reading();
   process_input();
 }
 

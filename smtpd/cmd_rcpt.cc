@@ -54,7 +54,7 @@ void Session::rcpt_to(std::string_view text) {
   // reading stops until it comes (pipelined commands wait their turn).
   pending_rcpt_ = std::move(r);
   phase_ = Phase::kWaiting;
-  bufferevent_disable(bev_.get(), EV_READ);
+  pause_reading();
   checking_inline_ = true;
   rcpt_lookup_ = check_recipient(ctx_.loop(), settings_.directory, rcpt,
                                  [this](RecipientStatus status, std::string why) { recipient_checked(status, why); });
@@ -98,7 +98,7 @@ void Session::recipient_checked(RecipientStatus status, const std::string& why) 
 void Session::check_answered(bool resume, const char* command) {
   if (phase_ == Phase::kClosing) return;
   if (closing_after_wait_) return finish(("lost connection after " + std::string(command)).c_str());
-  bufferevent_enable(bev_.get(), EV_READ);
+  resume_reading();
   if (resume) process_input();
 }
 

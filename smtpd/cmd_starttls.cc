@@ -34,6 +34,7 @@ void Session::cmd_starttls(const Command& c) {
   lines_.reset();
   // The 220 waits in the plain bufferevent's output and leaves before the
   // filter writes its first TLS record behind it.
+  stop_direct_writes();
   bufferevent* plain = bev_.get();
   bufferevent* filter = bufferevent_openssl_filter_new(ctx_.loop().base(), plain, ssl->get(),
                                                        BUFFEREVENT_SSL_ACCEPTING, kTlsBevOptions);

@@ -40,7 +40,7 @@ void Session::cmd_vrfy(const Command& c) {
   // The check may ask authd: reading stops until the answer, as for RCPT.
   std::string shown = addr->is_postmaster ? "postmaster" : addr->str();
   phase_ = Phase::kWaiting;
-  bufferevent_disable(bev_.get(), EV_READ);
+  pause_reading();
   checking_inline_ = true;
   rcpt_lookup_ = check_recipient(ctx_.loop(), settings_.directory, *addr,
                                  [this, shown](RecipientStatus status, std::string why) {

@@ -59,6 +59,12 @@ Session::Session(server::Context& ctx, const Settings& settings, queue::QueueIdG
   }
   if (!bev_) bev_.reset(bufferevent_socket_new(ctx_.loop().base(), fd.release(), BEV_OPT_CLOSE_ON_FREE));
   set_callbacks();
+  flush_ = event::Deferred(ctx_.loop(), [this] { flush_output(); });
+  if (!tls_active_) {
+    // Plain text: replies are written by flush_output (session.h).
+    bufferevent_disable(bev_.get(), EV_WRITE);
+    output_watch_ = evbuffer_add_cb(bufferevent_get_output(bev_.get()), &Session::on_output_added, this);
+  }
   timeout_ = event::Timer(ctx_.loop(), [this] {
     if (phase_ == Phase::kClosing) return finish("timeout sending the last reply");
     log::info("timeout after %s from %s",
@@ -79,6 +85,7 @@ Session::Session(server::Context& ctx, const Settings& settings, queue::QueueIdG
 
 Session::~Session() {
   *alive_ = false;
+  if (output_watch_) evbuffer_remove_cb_entry(bufferevent_get_output(bev_.get()), output_watch_);
   if (cleanup_) cleanup_->abort();
 }
 
@@ -106,25 +113,81 @@ void Session::greet() {
 
 void Session::send_greeting() {
   reply(220, "", settings_.banner);
-  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  bufferevent_enable(bev_.get(), tls_active_ ? EV_READ | EV_WRITE : EV_READ);
   arm_timeout();
 }
 
 void Session::arm_timeout() { timeout_.start(settings_.timeout); }
 
-void Session::on_read(bufferevent*, void* self) noexcept { static_cast<Session*>(self)->process_input(); }
+void Session::on_read(bufferevent* bev, void* self) noexcept {
+  auto* s = static_cast<Session*>(self);
+  // Input while a command waits stays in the buffer, and no more is read.
+  if (s->reading_paused_) return (void)bufferevent_disable(bev, EV_READ);
+  s->process_input();
+}
 
+// Reading is paused without touching epoll: a client that sends nothing
+// until it has its answer (most do) costs no epoll_ctl at all; one that
+// does has a buffer's worth read (on_read), then the interest removed.
+void Session::pause_reading() { reading_paused_ = true; }
+
+void Session::resume_reading() {
+  reading_paused_ = false;
+  if ((bufferevent_get_enabled(bev_.get()) & EV_READ) == 0) bufferevent_enable(bev_.get(), EV_READ);
+}
+
+// The output is empty (the write low watermark is 0).
 void Session::on_write(bufferevent* bev, void* self) noexcept {
   auto* s = static_cast<Session*>(self);
-  if (s->phase_ == Phase::kClosing) {
-    if (!s->output_pending()) s->finish(nullptr);
+  // Plain text: the rest of a reply the kernel could not take at once is
+  // written; flush_output writes the next ones itself.
+  if (s->output_watch_) bufferevent_disable(bev, EV_WRITE);
+  s->output_drained();
+}
+
+void Session::output_drained() {
+  if (phase_ == Phase::kClosing) {
+    if (!output_pending()) finish(nullptr);
     return;
   }
   // Output drained below the limit: read the pipelined commands again.
-  if (s->phase_ != Phase::kWaiting && s->phase_ != Phase::kAuthWait && (bufferevent_get_enabled(bev) & EV_READ) == 0) {
-    bufferevent_enable(bev, EV_READ);
-    s->process_input();
+  if (phase_ != Phase::kWaiting && phase_ != Phase::kAuthWait && (bufferevent_get_enabled(bev_.get()) & EV_READ) == 0) {
+    bufferevent_enable(bev_.get(), EV_READ);
+    process_input();
   }
+}
+
+void Session::on_output_added(evbuffer*, const evbuffer_cb_info* info, void* self) noexcept {
+  if (info->n_added > 0) static_cast<Session*>(self)->flush_.schedule();
+}
+
+// Runs from the loop (flush_), after the callbacks of this turn, so never
+// inside a command: finishing the session here is safe.
+void Session::flush_output() {
+  if (!output_watch_) return;
+  evbuffer* out = bufferevent_get_output(bev_.get());
+  if (evbuffer_get_length(out) == 0) return;
+  // SIGPIPE is ignored (skeleton); EAGAIN, a partial write or an error
+  // leave bytes behind, and the bufferevent takes over: it writes the rest
+  // when the socket can take it (on_write), or reports the error (on_event).
+  // A socket bufferevent keeps the start of its output frozen (only its
+  // own write callback drains it); thawed for this write, as that callback does.
+  evbuffer_unfreeze(out, 1);
+  (void)evbuffer_write(out, bufferevent_getfd(bev_.get()));
+  evbuffer_freeze(out, 1);
+  if (evbuffer_get_length(out) > 0) {
+    bufferevent_enable(bev_.get(), EV_WRITE);
+    return;
+  }
+  output_drained();
+}
+
+void Session::stop_direct_writes() {
+  if (!output_watch_) return;
+  evbuffer_remove_cb_entry(bufferevent_get_output(bev_.get()), output_watch_);
+  output_watch_ = nullptr;
+  flush_.cancel();
+  bufferevent_enable(bev_.get(), EV_WRITE);  // what waits in the output leaves first
 }
 
 void Session::on_event(bufferevent* bev, short what, void* self) noexcept {
@@ -134,6 +197,10 @@ void Session::on_event(bufferevent* bev, short what, void* self) noexcept {
     return;
   }
   if (what & BEV_EVENT_EOF) {
+    // The client closed while a command waits: its unread commands, if
+    // any, come first. The bufferevent stopped reading; resume_reading()
+    // reads again, and a closed socket reports its end once more.
+    if (s->reading_paused_) return;
     s->finish(s->phase_ == Phase::kData   ? "lost connection after DATA"
               : s->phase_ == Phase::kBdat ? "lost connection after BDAT"
                                           : nullptr);
@@ -210,6 +277,7 @@ void Session::close_after_reply() {
   phase_ = Phase::kClosing;
   timeout_.cancel();
   data_deadline_.cancel();
+  reading_paused_ = false;
   bufferevent_disable(bev_.get(), EV_READ);
   if (!output_pending()) return finish(nullptr);
   // A client that never reads its last reply is still dropped in time.

@@ -4,9 +4,20 @@
 // message in through the cleanup step (common/queue/cleanup.h), answering
 // 250 only once the queue file is durable.
 //
+// Replies on a plain connection are written by the session itself, once
+// per loop turn (flush_output): every reply made while handling what
+// arrived, a pipelined batch's included, leaves in one write(2), and the
+// socket's write interest is registered with epoll only when the kernel
+// cannot take them at once. (A bufferevent that writes by itself adds the
+// interest for each reply and removes it once written: two epoll_ctl per
+// reply.) Under TLS the OpenSSL bufferevent writes, as before.
+//
 // Input is consumed one command at a time; while a command waits for the
-// worker pool (the queue file's fsync and rename), reading stops, so a
-// pipelining client's later commands are handled in order after it.
+// worker pool (the queue file's fsync and rename) or another process
+// (authd, anvil), reading stops, so a pipelining client's later commands
+// are handled in order after it. The stop is lazy (pause_reading): the
+// read interest stays registered and is removed only if the client does
+// send something meanwhile, as most do not.
 //
 // TLS (cmd_starttls.cc): with smtpd_tls_wrappermode the socket bufferevent
 // is an OpenSSL one from the start (RFC 8314); STARTTLS (RFC 3207) puts an
@@ -81,6 +92,12 @@ class Session {
   void error_reply(int code, std::string_view enhanced, std::string_view text);
   void close_after_reply();
   bool output_pending();  // in bev_ or, under a TLS filter, in the socket's bufferevent
+  static void on_output_added(evbuffer* buf, const evbuffer_cb_info* info, void* self) noexcept;
+  void flush_output();    // plain connections: the turn's replies, in one write
+  void output_drained();  // every reply written: close, or read again after backpressure
+  void stop_direct_writes();  // STARTTLS: the bufferevents write from now on
+  void pause_reading();   // a command waits: input stays unread until resume_reading()
+  void resume_reading();  // the caller then runs process_input() when it should
   static void on_drained(evbuffer* buf, const evbuffer_cb_info* info, void* self) noexcept;
   void finish(const char* why);
   // Session start (client_name.cc): the client's name, then the greeting.
@@ -150,6 +167,9 @@ class Session {
   event::Timer data_deadline_;
   event::Timer drained_;  // closing: the socket's output is empty
   evbuffer_cb_entry* drain_watch_ = nullptr;
+  event::Deferred flush_;                     // runs flush_output()
+  evbuffer_cb_entry* output_watch_ = nullptr;  // schedules flush_ (plain connections)
+  bool reading_paused_ = false;
   Phase phase_ = Phase::kCommands;
   event::LineReader lines_{settings_.line_limit};
   int errors_ = 0;

@@ -18,7 +18,7 @@ void Session::admitted(const ConnectVerdict& v) {
                v.what == ConnectVerdict::What::kTooMany ? "concurrency" : "rate", v.value, client().c_str(),
                ctx_.service_name().c_str());
   reply(421, "4.7.0", settings_.myhostname + " Error: too many connections from " + peer_.address);
-  bufferevent_enable(bev_.get(), EV_WRITE);
+  if (tls_active_) bufferevent_enable(bev_.get(), EV_WRITE);  // plain text: flush_output writes it
   close_after_reply();
 }
 
@@ -30,7 +30,7 @@ void Session::admitted(const ConnectVerdict& v) {
 bool Session::wait_for_rate(RateEvent ev, std::string_view args, void (Session::*next)(std::string_view)) {
   if (!limits_.limited(ev)) return false;
   phase_ = Phase::kWaiting;
-  bufferevent_disable(bev_.get(), EV_READ);
+  pause_reading();
   limits_.count(ev, [this, ev, next, args = std::string(args)](bool over, int rate) {
     if (phase_ != Phase::kWaiting) return;  // timed out meanwhile: closing
     phase_ = Phase::kCommands;
@@ -48,7 +48,7 @@ bool Session::wait_for_rate(RateEvent ev, std::string_view args, void (Session::
     }
     // The command may wait again (a recipient check) or have ended the session.
     if (phase_ != Phase::kCommands) return;
-    bufferevent_enable(bev_.get(), EV_READ);
+    resume_reading();
     process_input();
   });
   return true;

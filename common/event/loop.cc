@@ -419,21 +419,23 @@ void IoWatch::cancel() { state_.reset(); }
 
 bool IoWatch::active() const { return state_ && state_->added; }
 
-// ---- SignalWatch ----
+// ---- Deferred and SignalWatch ----
 
-struct SignalWatch::State {
+// A libevent event that calls a std::function<void()>, which may destroy
+// its owner from inside the call.
+struct CallbackEvent {
   Loop::Impl* impl = nullptr;
   EventPtr ev;
   std::function<void()> cb;
   bool* alive = nullptr;
 
-  ~State() {
+  ~CallbackEvent() {
     if (alive != nullptr) *alive = false;
     impl->live_watches--;
   }
 
-  static void on_signal(evutil_socket_t, short, void* arg) noexcept {
-    auto* st = static_cast<State*>(arg);
+  static void on_event(evutil_socket_t, short, void* arg) noexcept {
+    auto* st = static_cast<CallbackEvent*>(arg);
     bool alive = true;
     st->alive = &alive;
     std::function<void()> cb = std::move(st->cb);
@@ -444,12 +446,40 @@ struct SignalWatch::State {
   }
 };
 
+struct Deferred::State : CallbackEvent {};
+
+Deferred::Deferred(Loop& loop, std::function<void()> cb) : state_(std::make_unique<State>()) {
+  state_->impl = loop.impl_.get();
+  state_->impl->live_watches++;
+  state_->cb = std::move(cb);
+  state_->ev.reset(event_new(loop.base(), -1, 0, &State::on_event, state_.get()));
+  if (!state_->ev) log::fatal("libevent: event_new failed");
+}
+
+Deferred::Deferred() noexcept = default;
+Deferred::Deferred(Deferred&&) noexcept = default;
+Deferred& Deferred::operator=(Deferred&&) noexcept = default;
+Deferred::~Deferred() = default;
+
+void Deferred::schedule() {
+  TERN_ASSERT(state_);
+  event_active(state_->ev.get(), EV_TIMEOUT, 0);  // already active: no change
+}
+
+void Deferred::cancel() {
+  if (state_) event_del(state_->ev.get());
+}
+
+bool Deferred::scheduled() const { return state_ && event_pending(state_->ev.get(), EV_TIMEOUT, nullptr) != 0; }
+
+struct SignalWatch::State : CallbackEvent {};
+
 SignalWatch::SignalWatch(Loop& loop, int signo, std::function<void()> cb)
     : state_(std::make_unique<State>()) {
   state_->impl = loop.impl_.get();
   state_->impl->live_watches++;
   state_->cb = std::move(cb);
-  state_->ev.reset(evsignal_new(loop.base(), signo, &State::on_signal, state_.get()));
+  state_->ev.reset(evsignal_new(loop.base(), signo, &State::on_event, state_.get()));
   if (!state_->ev || event_priority_set(state_->ev.get(), 0) != 0 || evsignal_add(state_->ev.get(), nullptr) != 0) {
     log::fatal("libevent: cannot watch signal %d", signo);
   }

@@ -77,6 +77,7 @@ class Loop {
   friend class Timer;
   friend class IoWatch;
   friend class SignalWatch;
+  friend class Deferred;
 };
 
 // Level-triggered readiness on one descriptor (persistent until cancelled).
@@ -113,6 +114,27 @@ class Timer {
   void start_every(Duration period);  // repeating, first after one period; period > 0
   void cancel();
   bool pending() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Runs its callback once, later in the current loop turn: after the
+// callbacks already due, before the loop waits again. schedule() while
+// scheduled does nothing, so work asked for many times in one turn (a
+// session's replies to pipelined commands) is done once. No system call:
+// it is libevent's event_active from the loop thread. Loop thread only.
+class Deferred {
+ public:
+  Deferred() noexcept;
+  Deferred(Loop& loop, std::function<void()> cb);
+  Deferred(Deferred&&) noexcept;
+  Deferred& operator=(Deferred&&) noexcept;
+  ~Deferred();
+  void schedule();
+  void cancel();
+  bool scheduled() const;
 
  private:
   struct State;

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -13,6 +14,7 @@
 
 using namespace std::chrono_literals;
 using tern::TestClock;
+using tern::event::Deferred;
 using tern::event::IoWatch;
 using tern::event::Loop;
 using tern::event::SignalWatch;
@@ -292,6 +294,65 @@ TEST_CASE("loop: an io watch changed from its own callback follows the new event
   });
   CHECK_FALSE(loop.run_for(50ms));
   CHECK(seen == std::vector<short>{IoWatch::kWrite});
+}
+
+TEST_CASE("loop: a deferred call scheduled many times in one turn runs once, after the callbacks already due",
+          "[event]") {
+  Loop loop;
+  std::vector<std::string> order;
+  Deferred flush(loop, [&] { order.push_back("deferred"); });
+  Timer first(loop, [&] {
+    order.push_back("first");
+    flush.schedule();
+    flush.schedule();
+    CHECK(flush.scheduled());
+  });
+  Timer second(loop, [&] {
+    order.push_back("second");
+    flush.schedule();
+  });
+  first.start(0ms);
+  second.start(0ms);
+  loop.run_pending();
+  CHECK(order == std::vector<std::string>{"first", "second", "deferred"});
+  CHECK_FALSE(flush.scheduled());
+  loop.run_pending();
+  CHECK(order.size() == 3);
+  // Scheduled again from its own callback: runs again, once.
+  int runs = 0;
+  Deferred again;
+  again = Deferred(loop, [&] {
+    if (++runs == 1) again.schedule();
+  });
+  again.schedule();
+  for (int i = 0; i < 3; i++) loop.run_pending();
+  CHECK(runs == 2);
+}
+
+TEST_CASE("loop: a cancelled or destroyed deferred call does not run; one may destroy itself", "[event]") {
+  Loop loop;
+  int runs = 0;
+  Deferred d(loop, [&] { runs++; });
+  d.schedule();
+  d.cancel();
+  CHECK_FALSE(d.scheduled());
+  loop.run_pending();
+  CHECK(runs == 0);
+  {
+    Deferred gone(loop, [&] { runs++; });
+    gone.schedule();
+  }
+  loop.run_pending();
+  CHECK(runs == 0);
+  auto self = std::make_unique<Deferred>();
+  *self = Deferred(loop, [&] {
+    runs++;
+    self.reset();
+  });
+  self->schedule();
+  loop.run_pending();
+  CHECK(runs == 1);
+  CHECK(self == nullptr);
 }
 
 TEST_CASE("loop: a signal watch receives a raised signal on the loop thread", "[event]") {
