@@ -394,14 +394,22 @@ class Suite:
 
     def queue_files(self, *queues):
         """{queue ID: bytes} of the files in the named queues (default: every
-        queue a message can wait in; qmgr moves them on quickly)."""
-        out = {}
-        for queue in queues or ("incoming", "active", "deferred", "hold"):
-            for root, _, files in os.walk(os.path.join(self.queue, queue)):
-                for n in files:
-                    with open(os.path.join(root, n), "rb") as f:
-                        out[n] = f.read()
-        return out
+        queue a message can wait in; qmgr moves them on quickly). A file
+        that qmgr renames between the listing and the open (incoming/ to
+        active/, say) makes the whole snapshot start again, a bounded number
+        of times."""
+        for _ in range(50):
+            out = {}
+            try:
+                for queue in queues or ("incoming", "active", "deferred", "hold"):
+                    for root, _, files in os.walk(os.path.join(self.queue, queue)):
+                        for n in files:
+                            with open(os.path.join(root, n), "rb") as f:
+                                out[n] = f.read()
+                return out
+            except FileNotFoundError:
+                time.sleep(0.02)
+        fail("the queue kept changing under queue_files() for 50 tries")
 
     def cleanup(self):
         if self.master_pid and pid_alive(self.master_pid):
