@@ -5,8 +5,10 @@
 //   begin()   aliases expanded (alias_expand.h: virtual_alias_maps,
 //             alias_maps; recursive, bounded, ORCPT kept per result),
 //             duplicate recipients removed (by address, case-insensitive
-//             domain), a queue ID drawn, tmp/<id> created with the envelope,
-//             the trace header (Received:, RFC 5321 4.4) written first
+//             domain), a queue ID drawn, the envelope and the trace header
+//             (Received:, RFC 5321 4.4) put first in the writer's buffer;
+//             tmp/<id> is made when that buffer first goes out (at finish()
+//             for a message under QfileWriter::kBufferSize)
 //   append()  the message as it arrives (CRLF, not dot-stuffed). The header
 //             block is held (at most header_size_limit bytes, at most
 //             header_count_limit fields) until its end, then checked:

@@ -115,19 +115,8 @@ Result<QfileWriter> QfileWriter::create(const std::string& queue_dir, const std:
   w.id_ = id;
   w.size_limit_ = options.size_limit;
   w.target_ = options.target;
-  std::string path = options.tmp_name.empty() ? path_of(queue_dir, Queue::kTmp, id) : queue_dir + "/" + options.tmp_name;
-  // O_EXCL: a leftover with this name (queue_id.h says how one could arise)
-  // is an error, never overwritten.
-  auto fd = open_fd(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (!fd) return fd.take_error();
-  // fchmod: open(2) applied the umask, which is the caller's (terndrop).
-  if (options.mode != 0600 && ::fchmod(fd->get(), static_cast<mode_t>(options.mode)) < 0) {
-    Error e = sys_error("fchmod " + path);
-    ::unlink(path.c_str());
-    return e;
-  }
-  w.fd_ = std::move(*fd);
-  w.tmp_path_ = std::move(path);
+  w.tmp_path_ = options.tmp_name.empty() ? path_of(queue_dir, Queue::kTmp, id) : queue_dir + "/" + options.tmp_name;
+  w.mode_ = options.mode;
   w.buffer_ = std::move(*text);
   w.buffer_.reserve(kBufferSize + 64);
   return w;
@@ -146,6 +135,8 @@ QfileWriter& QfileWriter::operator=(QfileWriter&& other) noexcept {
   message_size_ = other.message_size_;
   size_limit_ = other.size_limit_;
   target_ = other.target_;
+  mode_ = other.mode_;
+  created_ = std::exchange(other.created_, false);
   state_ = std::exchange(other.state_, State::kAborted);
   error_ = std::move(other.error_);
   return *this;
@@ -163,8 +154,26 @@ Status QfileWriter::fail(Error e) {
   return e;
 }
 
+// The file is made when the first bytes go out: at finish() for a message
+// that fits the buffer, so that smtpd's loop never waits for the inode
+// allocation of a small message (the worker that finishes it makes it).
+Status QfileWriter::open_file() {
+  // O_EXCL: a leftover with this name (queue_id.h says how one could arise)
+  // is an error, never overwritten.
+  auto fd = open_fd(tmp_path_, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (!fd) return fd.take_error();
+  created_ = true;
+  // fchmod: open(2) applied the umask, which is the caller's (terndrop).
+  if (mode_ != 0600 && ::fchmod(fd->get(), static_cast<mode_t>(mode_)) < 0) return sys_error("fchmod " + tmp_path_);
+  fd_ = std::move(*fd);
+  return {};
+}
+
 Status QfileWriter::write_out(std::string_view bytes) {
   if (bytes.empty()) return {};
+  if (!fd_) {
+    if (Status st = open_file(); !st) return st;
+  }
   if (int err = fault::check(fault::Point::kWrite)) return sys_error("write " + tmp_path_, err);
   if (Status st = write_all(fd_.get(), bytes); !st) {
     Error e = st.take_error();
@@ -238,7 +247,9 @@ Status QfileWriter::commit() {
 void QfileWriter::abort() {
   if (state_ == State::kCommitted || state_ == State::kAborted || tmp_path_.empty()) return;
   fd_.reset();
-  ::unlink(tmp_path_.c_str());
+  // A writer that never made its file must not remove one of that name
+  // (O_EXCL refused it: it is someone else's).
+  if (created_) ::unlink(tmp_path_.c_str());
   state_ = State::kAborted;
 }
 

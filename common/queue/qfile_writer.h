@@ -14,10 +14,13 @@
 // retries (should qmgr have taken it in that instant, the cost is a
 // duplicate, never a loss).
 //
-// create() makes <queue_dir>/tmp/<id> with O_CREAT|O_EXCL (mode 0600: a
-// leftover with the same name is an error, never overwritten) and writes the
-// whole envelope, so every recipient must be known before the first body
-// byte. append() buffers (kBufferSize) and counts; once the message exceeds
+// create() formats the whole envelope into the buffer, so every recipient
+// must be known before the first body byte. The file <queue_dir>/tmp/<id>
+// is made (O_CREAT|O_EXCL, mode 0600: a leftover with the same name is an
+// error, never overwritten) when the buffer first goes out: by append() once
+// the message passes kBufferSize, else by finish(), on the worker, so a small
+// message costs the event loop no open(2) at all; a failure to make it shows
+// there. append() buffers (kBufferSize) and counts; once the message exceeds
 // size_limit it returns Errc::kLimit (smtpd answers 552 5.3.4) and from then
 // on discards, so the caller can read the rest of DATA and still give the
 // reply at its end. Any error is sticky: later calls return it again.
@@ -56,8 +59,8 @@ class QfileWriter {
   static constexpr size_t kBufferSize = 64 * 1024;
 
   // Checks the envelope (at least one recipient, attribute names, line
-  // lengths: kInvalid), creates tmp/<id> and writes the envelope into the
-  // buffer.
+  // lengths: kInvalid) and writes it into the buffer; tmp/<id> is made when
+  // the buffer first goes out.
   static Result<QfileWriter> create(const std::string& queue_dir, const std::string& id, const Envelope& envelope,
                                     WriterOptions options = {});
 
@@ -88,6 +91,7 @@ class QfileWriter {
   enum class State { kWriting, kFinished, kCommitted, kFailed, kAborted };
   QfileWriter() = default;
   Status flush();
+  Status open_file();
   Status write_out(std::string_view bytes);
   Status fail(Error e);
 
@@ -99,6 +103,8 @@ class QfileWriter {
   uint64_t message_size_ = 0;
   uint64_t size_limit_ = 0;
   Queue target_ = Queue::kIncoming;
+  int mode_ = 0600;
+  bool created_ = false;  // this writer made tmp_path_ (abort() may remove it)
   State state_ = State::kWriting;
   Error error_;
 };

@@ -183,6 +183,8 @@ TEST_CASE("qfile_writer: abort and the destructor remove the file from tmp/", "[
     auto w = QfileWriter::create(dir.path(), kId, minimal_envelope());
     REQUIRE(w.ok());
     REQUIRE(w->append("x").ok());
+    CHECK(files_in(dir.path() + "/tmp").empty());  // still in the buffer
+    REQUIRE(w->append(std::string(QfileWriter::kBufferSize, 'x')).ok());
     CHECK(files_in(dir.path() + "/tmp") == std::vector<std::string>{kId});
     w->abort();
     CHECK(files_in(dir.path() + "/tmp").empty());
@@ -214,11 +216,29 @@ TEST_CASE("qfile_writer: refuses what it could not read back", "[queue]") {
   TempDir dir;
   make_queue_dirs(dir.path());
   {
+    // The file is made when the buffer first goes out: at finish() here.
     auto w = QfileWriter::create(dir.path(), kId, minimal_envelope());
     REQUIRE(w.ok());
-    auto again = QfileWriter::create(dir.path(), kId, minimal_envelope());  // O_EXCL
-    REQUIRE_FALSE(again.ok());
-    CHECK(again.error().err == EEXIST);
+    CHECK(files_in(dir.path() + "/tmp").empty());
+    auto again = QfileWriter::create(dir.path(), kId, minimal_envelope());
+    REQUIRE(again.ok());
+    REQUIRE(w->finish().ok());
+    auto st = again->finish();  // O_EXCL: the first writer's file is kept
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().err == EEXIST);
+    again->abort();
+    CHECK(files_in(dir.path() + "/tmp") == std::vector<std::string>{kId});
+    REQUIRE(w->commit().ok());
+    CHECK(files_in(dir.path() + "/incoming") == std::vector<std::string>{kId});
+  }
+  {
+    // A message past the buffer makes its file while it is written.
+    auto w = QfileWriter::create(dir.path(), kId2, minimal_envelope());
+    REQUIRE(w.ok());
+    REQUIRE(w->append(std::string(QfileWriter::kBufferSize + 10, 'x')).ok());
+    CHECK(files_in(dir.path() + "/tmp") == std::vector<std::string>{kId2});
+    w->abort();
+    CHECK(files_in(dir.path() + "/tmp").empty());
   }
   Envelope no_rcpt = minimal_envelope();
   no_rcpt.recipients.clear();
