@@ -1,5 +1,6 @@
 """Pieces the benches share: running commands, finding free ports, waiting
 for a listener."""
+import os
 import socket
 import subprocess
 import sys
@@ -42,3 +43,40 @@ def wait_port(port, timeout=15):
         except OSError:
             time.sleep(0.1)
     return False
+
+
+def _disk_writes():
+    """Sectors written and discarded so far, summed over the block devices
+    in /sys/block (whole disks only, so nothing counts twice)."""
+    total = 0
+    try:
+        for dev in os.listdir("/sys/block"):
+            if dev.startswith(("loop", "ram", "zram")):
+                continue
+            with open(f"/sys/block/{dev}/stat") as f:
+                p = f.read().split()
+            total += int(p[6]) + (int(p[13]) if len(p) > 13 else 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
+def settle(quiet=1.0, timeout=30.0):
+    """Writes back what the page cache holds and waits until the disks have
+    been quiet (nothing written or discarded) for `quiet` seconds, at most
+    `timeout`: each measured run starts from an idle disk rather than inside
+    the write-back, or the discards (mount -o discard), of the run before."""
+    os.sync()
+    deadline = time.monotonic() + timeout
+    last = _disk_writes()
+    if last is None:
+        time.sleep(quiet)
+        return
+    still = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = _disk_writes()
+        if now != last:
+            last, still = now, time.monotonic()
+        elif time.monotonic() - still >= quiet:
+            return
