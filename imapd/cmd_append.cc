@@ -99,13 +99,14 @@ void SessionImpl::cmd_append(const Command& c) {
         uint64_t bytes = std::max<uint64_t>(literal, shared->writer()->bytes());
         if (quota.limited()) {
           auto fits = quota.fits(bytes, 1);
-          if (!fits || !*fits) {
-            // The tmp/ file goes here, on the worker, before the client
-            // hears NO: left to the last owner of the sink, it could
-            // outlive the reply.
-            shared->writer().reset();
-            if (!fits) out->st = fits.take_error();
-            else out->over_quota = true;
+          if (!fits) {
+            out->st = fits.take_error();
+            return;
+          }
+          if (!*fits) {
+            // The writer, which this job holds, removes the tmp/ file; the
+            // pool destroys the job before the NO can go (worker_pool.h).
+            out->over_quota = true;
             return;
           }
         }
@@ -122,7 +123,6 @@ void SessionImpl::cmd_append(const Command& c) {
         auto name = into_cur ? shared->writer()->commit_into_cur(store::format_flags(mf)) : shared->writer()->commit();
         if (!name) {
           out->st = name.take_error();
-          shared->writer().reset();  // as above: no tmp/ file after the reply
           return;
         }
         const std::string file = (into_cur ? "cur/" : "new/") + *name;

@@ -75,6 +75,10 @@ void WorkerPool::worker_main() {
       jobs_.pop_front();
     }
     item.first();
+    // The job and what it captured go now, on this thread, before its
+    // completion can run: a file or lock its captures release is released
+    // before the loop answers anyone (an APPEND's tmp/ file before NO).
+    item.first = nullptr;
     if (item.second) {
       poster_->post([alive = alive_, done = std::move(item.second)] {
         if (alive->load()) done();

@@ -43,8 +43,9 @@ class WorkerPool {
   // Jobs submitted while stopped wait for the next start(); those never
   // started are dropped by ~WorkerPool().
   void stop();
-  // `job` runs on a worker; then `done` runs on the loop thread. May be
-  // called before start() (the job waits) and from any thread.
+  // `job` runs on a worker and is destroyed there, with its captures,
+  // before `done` runs on the loop thread. May be called before start()
+  // (the job waits) and from any thread.
   void submit(std::function<void()> job, std::function<void()> done = nullptr);
   size_t queued() const;
   int threads() const { return nthreads_; }

@@ -31,6 +31,33 @@ TEST_CASE("worker_pool: jobs run on a worker and completions on the loop thread"
   CHECK(done_thread == std::this_thread::get_id());
 }
 
+TEST_CASE("worker_pool: a job's captures are gone before its completion runs", "[event]") {
+  Loop loop;
+  WorkerPool pool(loop, 1);
+  pool.start();
+  // A capture that takes its time to go (as closing and unlinking a file
+  // may): were it destroyed after the completion was posted, the loop
+  // would run the completion meanwhile and see it still there.
+  struct Slow {
+    explicit Slow(std::atomic<bool>* g) : gone(g) {}
+    std::atomic<bool>* gone;
+    ~Slow() {
+      std::this_thread::sleep_for(50ms);
+      gone->store(true);
+    }
+  };
+  std::atomic<bool> gone{false};
+  bool gone_at_done = false;
+  auto slow = std::make_shared<Slow>(&gone);
+  pool.submit([slow = std::move(slow)] { (void)slow->gone; },
+              [&] {
+                gone_at_done = gone.load();
+                loop.stop();
+              });
+  CHECK(loop.run_for(kLimit));
+  CHECK(gone_at_done);
+}
+
 TEST_CASE("worker_pool: the loop keeps serving timers while a worker blocks", "[event]") {
   Loop loop;
   WorkerPool pool(loop, 1);
