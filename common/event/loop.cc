@@ -13,16 +13,24 @@
 #include "common/event/loop.h"
 
 #include <event2/thread.h>
+#include <signal.h>
 #include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/signalfd.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
 #include <utility>
 
+#include "common/base/fd.h"
 #include "common/base/log.h"
 #include "common/event/handles.h"
 
@@ -472,6 +480,61 @@ void Deferred::cancel() {
 
 bool Deferred::scheduled() const { return state_ && event_pending(state_->ev.get(), EV_TIMEOUT, nullptr) != 0; }
 
+#ifdef __linux__
+// Linux: the signal is blocked on the loop thread and read from a signalfd.
+// libevent's own way (a handler that writes to a socketpair) loses the
+// ordering a reload depends on: a process woken by SIGTERM inside
+// epoll_wait, but not scheduled before a connection arrives, gets the
+// listener's readiness from epoll before its handler has run, and accepts
+// that connection with the old configuration (CI saw it: an old smtpd
+// counted a client made after `ternctl reload` against the old anvil's
+// sessions). A signalfd is readable from the moment the signal is sent, so
+// epoll reports it in the same batch as anything that became ready later,
+// and priority 0 runs it first. (On the BSDs libevent's kqueue backend
+// already reports signals as kevents, with the same ordering.)
+struct SignalWatch::State : CallbackEvent {
+  Fd fd;
+  int signo = 0;
+  bool was_blocked = false;
+
+  ~State() {
+    ev.reset();  // out of epoll before the descriptor closes
+    fd.reset();
+    if (!was_blocked) {
+      sigset_t one;
+      sigemptyset(&one);
+      sigaddset(&one, signo);
+      pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+    }
+  }
+
+  static void on_readable(evutil_socket_t fd, short, void* arg) noexcept {
+    signalfd_siginfo info[8];
+    bool caught = false;
+    while (::read(fd, info, sizeof info) > 0) caught = true;  // several sends of one signal run it once
+    if (caught) on_event(fd, EV_SIGNAL, arg);
+  }
+};
+
+SignalWatch::SignalWatch(Loop& loop, int signo, std::function<void()> cb)
+    : state_(std::make_unique<State>()) {
+  state_->impl = loop.impl_.get();
+  state_->impl->live_watches++;
+  state_->cb = std::move(cb);
+  state_->signo = signo;
+  sigset_t one, before;
+  sigemptyset(&one);
+  sigaddset(&one, signo);
+  if (pthread_sigmask(SIG_BLOCK, &one, &before) != 0) log::fatal("cannot block signal %d", signo);
+  state_->was_blocked = sigismember(&before, signo) == 1;
+  state_->fd = Fd(::signalfd(-1, &one, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!state_->fd) log::fatal("signalfd for signal %d: %s", signo, std::strerror(errno));
+  state_->ev.reset(event_new(loop.base(), state_->fd.get(), EV_READ | EV_PERSIST, &State::on_readable, state_.get()));
+  if (!state_->ev || event_priority_set(state_->ev.get(), 0) != 0 || event_add(state_->ev.get(), nullptr) != 0) {
+    log::fatal("libevent: cannot watch signal %d", signo);
+  }
+}
+#else
 struct SignalWatch::State : CallbackEvent {};
 
 SignalWatch::SignalWatch(Loop& loop, int signo, std::function<void()> cb)
@@ -484,6 +547,7 @@ SignalWatch::SignalWatch(Loop& loop, int signo, std::function<void()> cb)
     log::fatal("libevent: cannot watch signal %d", signo);
   }
 }
+#endif
 
 SignalWatch::SignalWatch() noexcept = default;
 SignalWatch::SignalWatch(SignalWatch&&) noexcept = default;

@@ -141,7 +141,13 @@ class Deferred {
   std::unique_ptr<State> state_;
 };
 
-// A signal delivered on the loop thread (libevent's self-pipe).
+// A signal delivered on the loop thread, at priority 0: before any other
+// event that became ready in the same turn, and before any descriptor that
+// became ready after the signal was sent. On Linux the signal is blocked on
+// the constructing thread (which must be the loop thread) and read from a
+// signalfd; threads made later inherit the block, and WorkerPool's threads
+// block every signal. Destruction unblocks it again if it was not blocked
+// before. Elsewhere, libevent's own signal events (kqueue).
 class SignalWatch {
  public:
   SignalWatch() noexcept;

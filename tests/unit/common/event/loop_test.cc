@@ -1,5 +1,8 @@
 #include "common/event/loop.h"
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -371,6 +374,65 @@ TEST_CASE("loop: a signal watch receives a raised signal on the loop thread", "[
   }
   // Put back whatever disposition the test runner had.
   REQUIRE(sigaction(SIGUSR1, &before, nullptr) == 0);
+}
+
+// The order a reload relies on (master.cc): a process told to stop while it
+// sleeps in the poll, but not run before a connection arrives, must see the
+// signal before that connection. A real-time helper on the loop thread's CPU
+// sends the signal and then makes a pipe readable before the loop thread
+// can run at all.
+TEST_CASE("loop: a signal sent before a descriptor became ready runs first, even when the loop wakes late",
+          "[event]") {
+  int cpu = sched_getcpu();
+  REQUIRE(cpu >= 0);
+  cpu_set_t one_cpu, before_affinity;
+  REQUIRE(sched_getaffinity(0, sizeof before_affinity, &before_affinity) == 0);
+  CPU_ZERO(&one_cpu);
+  CPU_SET(cpu, &one_cpu);
+  int p[2];
+  REQUIRE(pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+  tern::Fd rd(p[0]), wr(p[1]);
+  bool signalled = false, io_first = false, helper_ran = false;
+  {
+    Loop loop;
+    IoWatch io;
+    io = IoWatch(loop, rd.get(), IoWatch::kRead, [&](short) {
+      io_first = !signalled;
+      io.cancel();
+      loop.stop();
+    });
+    SignalWatch watch(loop, SIGUSR2, [&] {
+      signalled = true;
+      io.cancel();
+      loop.stop();
+    });
+    REQUIRE(sched_setaffinity(0, sizeof one_cpu, &one_cpu) == 0);
+    std::thread helper([&] {
+      sigset_t all;
+      sigfillset(&all);
+      pthread_sigmask(SIG_BLOCK, &all, nullptr);  // the signal is for the loop thread
+      sched_param prio{};
+      prio.sched_priority = 1;
+      if (sched_setaffinity(0, sizeof one_cpu, &one_cpu) != 0 ||
+          pthread_setschedparam(pthread_self(), SCHED_FIFO, &prio) != 0) {
+        (void)!write(wr.get(), "x", 1);  // no real-time priority here: just end the loop
+        return;
+      }
+      helper_ran = true;
+      std::this_thread::sleep_for(100ms);  // the loop thread is asleep in the poll by now
+      kill(getpid(), SIGUSR2);             // wakes it, but it cannot run on this CPU ...
+      (void)!write(wr.get(), "x", 1);      // ... before this, or before the thread ends
+    });
+    CHECK(loop.run_for(kLimit));
+    helper.join();
+  }
+  REQUIRE(sched_setaffinity(0, sizeof before_affinity, &before_affinity) == 0);
+  if (!helper_ran) {
+    WARN("skipped: SCHED_FIFO needs root (CAP_SYS_NICE)");
+    return;
+  }
+  CHECK(signalled);
+  CHECK_FALSE(io_first);
 }
 
 TEST_CASE("loop: run_for returns false when its limit passes", "[event]") {
