@@ -11,8 +11,9 @@ cd "$(dirname "$0")"
 PACKAGES="build-essential cmake pkg-config ca-certificates openssl
 libevent-dev libssl-dev libc-ares-dev libcap-dev libcrypt-dev libargon2-dev
 liblmdb-dev zlib1g-dev catch2 python3 man-db groff-base util-linux procps"
-# What the tests drive the suite with, besides Python.
-TEST_PACKAGES="swaks curl isync fetchmail"
+# What the tests drive the suite with, besides Python (swaks needs Net::SSLeay,
+# only recommended by its package, for --tls).
+TEST_PACKAGES="swaks libnet-ssleay-perl curl isync fetchmail"
 # Peers the interoperability tests and benches run beside Tern (their own
 # services never start: see install_peers).
 PEER_PACKAGES="postfix dovecot-imapd dovecot-lmtpd"
