@@ -492,15 +492,32 @@ bool Deferred::scheduled() const { return state_ && event_pending(state_->ev.get
 // epoll reports it in the same batch as anything that became ready later,
 // and priority 0 runs it first. (On the BSDs libevent's kqueue backend
 // already reports signals as kevents, with the same ordering.)
+
+// How many watches block each signal on this (the loop) thread, and whether
+// it was blocked before the first: a watch replaced by another for the same
+// signal (term_ = SignalWatch(...)) must not unblock it under the new one.
+struct BlockedSignals {
+  std::mutex mu;
+  int watches[NSIG] = {};
+  bool blocked_before[NSIG] = {};
+};
+
+BlockedSignals& blocked_signals() {
+  static BlockedSignals b;
+  return b;
+}
+
 struct SignalWatch::State : CallbackEvent {
   Fd fd;
   int signo = 0;
-  bool was_blocked = false;
 
   ~State() {
     ev.reset();  // out of epoll before the descriptor closes
     fd.reset();
-    if (!was_blocked) {
+    if (signo == 0) return;
+    BlockedSignals& b = blocked_signals();
+    std::lock_guard lock(b.mu);
+    if (--b.watches[signo] == 0 && !b.blocked_before[signo]) {
       sigset_t one;
       sigemptyset(&one);
       sigaddset(&one, signo);
@@ -521,12 +538,20 @@ SignalWatch::SignalWatch(Loop& loop, int signo, std::function<void()> cb)
   state_->impl = loop.impl_.get();
   state_->impl->live_watches++;
   state_->cb = std::move(cb);
-  state_->signo = signo;
-  sigset_t one, before;
+  if (signo <= 0 || signo >= NSIG) log::fatal("no such signal: %d", signo);
+  sigset_t one;
   sigemptyset(&one);
   sigaddset(&one, signo);
-  if (pthread_sigmask(SIG_BLOCK, &one, &before) != 0) log::fatal("cannot block signal %d", signo);
-  state_->was_blocked = sigismember(&before, signo) == 1;
+  {
+    BlockedSignals& b = blocked_signals();
+    std::lock_guard lock(b.mu);
+    if (b.watches[signo]++ == 0) {
+      sigset_t before;
+      if (pthread_sigmask(SIG_BLOCK, &one, &before) != 0) log::fatal("cannot block signal %d", signo);
+      b.blocked_before[signo] = sigismember(&before, signo) == 1;
+    }
+  }
+  state_->signo = signo;  // from here the destructor undoes the count
   state_->fd = Fd(::signalfd(-1, &one, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!state_->fd) log::fatal("signalfd for signal %d: %s", signo, std::strerror(errno));
   state_->ev.reset(event_new(loop.base(), state_->fd.get(), EV_READ | EV_PERSIST, &State::on_readable, state_.get()));

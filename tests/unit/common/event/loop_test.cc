@@ -376,6 +376,37 @@ TEST_CASE("loop: a signal watch receives a raised signal on the loop thread", "[
   REQUIRE(sigaction(SIGUSR1, &before, nullptr) == 0);
 }
 
+namespace {
+bool blocked_here(int signo) {
+  sigset_t cur;
+  pthread_sigmask(SIG_BLOCK, nullptr, &cur);
+  return sigismember(&cur, signo) == 1;
+}
+}  // namespace
+
+TEST_CASE("loop: a signal watch replaced by another for the same signal leaves it caught, not let through",
+          "[event]") {
+  if (blocked_here(SIGUSR2)) {
+    WARN("skipped: the test runner blocks SIGUSR2 already");
+    return;
+  }
+  Loop loop;
+  int first = 0, second = 0;
+  SignalWatch watch(loop, SIGUSR2, [&] { first++; });
+  watch = SignalWatch(loop, SIGUSR2, [&] {
+    second++;
+    loop.stop();
+  });
+  REQUIRE(raise(SIGUSR2) == 0);  // SIGUSR2's default action would end the test run
+  CHECK(loop.run_for(kLimit));
+  CHECK(first == 0);
+  CHECK(second == 1);
+  watch = SignalWatch();
+#ifdef __linux__
+  CHECK_FALSE(blocked_here(SIGUSR2));  // the last watch gone: as it was before
+#endif
+}
+
 // The order a reload relies on (master.cc): a process told to stop while it
 // sleeps in the poll, but not run before a connection arrives, must see the
 // signal before that connection. A real-time helper on the loop thread's CPU
