@@ -496,6 +496,8 @@ bool Deferred::scheduled() const { return state_ && event_pending(state_->ev.get
 // How many watches block each signal on this (the loop) thread, and whether
 // it was blocked before the first: a watch replaced by another for the same
 // signal (term_ = SignalWatch(...)) must not unblock it under the new one.
+namespace {
+
 struct BlockedSignals {
   std::mutex mu;
   int watches[NSIG] = {};
@@ -506,6 +508,8 @@ BlockedSignals& blocked_signals() {
   static BlockedSignals b;
   return b;
 }
+
+}  // namespace
 
 struct SignalWatch::State : CallbackEvent {
   Fd fd;

@@ -146,8 +146,9 @@ class Deferred {
 // became ready after the signal was sent. On Linux the signal is blocked on
 // the constructing thread (which must be the loop thread) and read from a
 // signalfd; threads made later inherit the block, and WorkerPool's threads
-// block every signal. Destruction unblocks it again if it was not blocked
-// before. Elsewhere, libevent's own signal events (kqueue).
+// block every signal. When the last watch of a signal goes, the signal is
+// unblocked again unless it was blocked before the first. Elsewhere,
+// libevent's own signal events (kqueue).
 class SignalWatch {
  public:
   SignalWatch() noexcept;
