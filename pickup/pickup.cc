@@ -20,6 +20,7 @@
 #include "common/queue/maildrop.h"
 #include "common/queue/qfile_reader.h"
 #include "common/queue/queue_dirs.h"
+#include "pickup/bounces.h"
 
 namespace tern::pickup {
 namespace {
@@ -71,6 +72,45 @@ Status copy_and_commit(queue::Cleanup& cleanup, const queue::QfileReader& in) {
   return cleanup.commit();
 }
 
+// The cleanup step and the durable queue file for env's recipients (each
+// deliverable on its own). Returns the queue ID; "" when the cleanup step
+// refused the message for good, its recipients then added to *failed with
+// the reason; an error when a later try may work.
+Result<std::string> queue_message(const Settings& s, queue::Envelope env, const queue::QfileReader& in, long uid,
+                                  queue::QueueIdGenerator& ids, Clock& clock, std::vector<Undeliverable>* failed) {
+  const std::vector<queue::Recipient> given = env.recipients;
+  auto refuse_all = [&](const char* status, const std::string& reason) {
+    for (const auto& r : given) failed->push_back({r, status, reason});
+    return std::string();
+  };
+  auto cleanup = queue::Cleanup::begin(s.cleanup, std::move(env), std::string(), ids, clock);
+  if (!cleanup) {
+    const Error& e = cleanup.error();
+    // Together the recipients may still expand past kMaxAliasResults.
+    if (e.code == Errc::kLimit) return refuse_all("5.4.6", e.text);
+    if (e.code == Errc::kInvalid) return refuse_all("5.3.5", e.text);
+    return cleanup.take_error();
+  }
+  queue::Cleanup& c = **cleanup;
+  log::info("%s: uid=%ld from=<%s>", c.queue_id().c_str(), uid, in.envelope().sender.c_str());
+  WallTime now = clock.wall_now();
+  std::string received =
+      mail::local_received_header(s.myhostname, s.mail_name, uid, c.queue_id(), now, mail::TimeZone::local(now));
+  Status st = c.append(received + "\r\n");
+  if (st) st = copy_and_commit(c, in);
+  if (!st) {
+    queue::CleanupFault fault = c.fault();
+    c.abort();
+    // RFC 3463: X.3.4 message too big for system; X.4.6 routing loop.
+    if (fault == queue::CleanupFault::kTooBig || fault == queue::CleanupFault::kHeaderTooLarge)
+      return refuse_all("5.3.4", st.error().text);
+    if (fault == queue::CleanupFault::kTooManyHops) return refuse_all("5.4.6", st.error().text);
+    return make_error(st.error().code, c.queue_id() + ": " + st.error().text);
+  }
+  if (!c.message_id().empty()) log::info("%s: message-id=%s", c.queue_id().c_str(), c.message_id().c_str());
+  return c.queue_id();
+}
+
 }  // namespace
 
 Outcome pickup_file(const Settings& s, const std::string& id, queue::QueueIdGenerator& ids, Clock& clock) {
@@ -115,34 +155,38 @@ Outcome pickup_file(const Settings& s, const std::string& id, queue::QueueIdGene
     out.notify = r.notify;
     env.recipients.push_back(std::move(out));
   }
-  auto cleanup = queue::Cleanup::begin(s.cleanup, std::move(env), std::string(), ids, clock);
-  if (!cleanup) {
-    const Error& e = cleanup.error();
-    // A loop or no recipient left cannot get better by waiting; with no
-    // bounce to send yet, the file is kept in corrupt/ for the administrator.
-    if (e.code == Errc::kLimit || e.code == Errc::kInvalid) return to_corrupt(s, id, who, e.text);
-    log::warning("maildrop/%s: %s", id.c_str(), e.text.c_str());
+  std::vector<Undeliverable> failed;
+  if (auto split = split_undeliverable(s.aliases, &env.recipients); !split) {
+    log::warning("maildrop/%s: %s", id.c_str(), split.error().text.c_str());
+    return Outcome::kRetry;
+  } else {
+    failed = std::move(*split);
+  }
+  // The notice speaks of the message as it was queued: the sender qualified.
+  queue::Envelope original = in;
+  original.sender = env.sender;
+  Result<std::string> queued = std::string();
+  if (!env.recipients.empty()) queued = queue_message(s, std::move(env), *reader, uid, ids, clock, &failed);
+  if (!queued) {
+    log::warning("maildrop/%s: %s", id.c_str(), queued.error().text.c_str());
     return Outcome::kRetry;
   }
-  queue::Cleanup& c = **cleanup;
-  log::info("%s: uid=%ld from=<%s>", c.queue_id().c_str(), uid, in.sender.c_str());
-  WallTime now = clock.wall_now();
-  std::string received =
-      mail::local_received_header(s.myhostname, s.mail_name, uid, c.queue_id(), now, mail::TimeZone::local(now));
-  Status st = c.append(received + "\r\n");
-  if (st) st = copy_and_commit(c, *reader);
-  if (!st) {
-    queue::CleanupFault fault = c.fault();
-    c.abort();
-    if (fault == queue::CleanupFault::kTooBig || fault == queue::CleanupFault::kHeaderTooLarge ||
-        fault == queue::CleanupFault::kTooManyHops)
-      return to_corrupt(s, id, who, c.queue_id() + ": " + st.error().text);
-    log::warning("maildrop/%s: %s: %s", id.c_str(), c.queue_id().c_str(), st.error().text.c_str());
-    return Outcome::kRetry;
+  if (!failed.empty()) {
+    queue::MessageSource source = queue::MessageSource::of(*reader);
+    source.envelope = &original;
+    if (auto notice = bounce(s, source, failed, ids, clock); !notice) {
+      // Nothing queued yet: all of it again at the next scan. Otherwise the
+      // deliverable part is queued, and the file is kept for the
+      // administrator rather than queued twice.
+      if (queued->empty()) {
+        log::warning("maildrop/%s: cannot queue the failure notice: %s", id.c_str(), notice.error().text.c_str());
+        return Outcome::kRetry;
+      }
+      return to_corrupt(s, id, who, *queued + " queued, but the failure notice was not: " + notice.error().text);
+    }
   }
-  if (!c.message_id().empty()) log::info("%s: message-id=%s", c.queue_id().c_str(), c.message_id().c_str());
-  remove_maildrop_file(s, id, c.queue_id());
-  return Outcome::kQueued;
+  remove_maildrop_file(s, id, queued->empty() ? id : *queued);
+  return queued->empty() ? Outcome::kBounced : Outcome::kQueued;
 }
 
 void sweep_unfinished(const Settings& s, Clock& clock) {
@@ -184,6 +228,7 @@ ScanCounts pickup_all(const Settings& s, queue::QueueIdGenerator& ids, Clock& cl
   for (const auto& id : *names) {
     switch (pickup_file(s, id, ids, clock)) {
       case Outcome::kQueued: counts.queued++; break;
+      case Outcome::kBounced: counts.bounced++; break;
       case Outcome::kCorrupt: counts.corrupt++; break;
       case Outcome::kRetry: counts.retry++; break;
       case Outcome::kGone: break;

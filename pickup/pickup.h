@@ -16,13 +16,20 @@
 //      fsync of incoming/); only then is the maildrop file unlinked and
 //      maildrop/ fsynced. A crash between 4 and the unlink gives a duplicate,
 //      never a loss.
-// A file that fails 1 or 2, or that the cleanup step refuses for good (a
-// loop, no recipient left, too big), moves to corrupt/ with a warning naming
-// the reason: kept, never deleted. A temporary failure (a table, a full
-// disk) leaves it in maildrop/ for the next scan.
+// A file that fails 1 or 2 moves to corrupt/ with a warning naming the
+// reason: kept, never deleted. A recipient that can never be delivered (an
+// alias loop, an alias to programs or files only), or every recipient of a
+// message the cleanup step refuses for good (too big, too many hops), is
+// bounced: a failure notice goes to the sender (bounces.h) and the other
+// recipients get the message, as Postfix does; the sendmail caller is long
+// gone and would never hear of a file kept in corrupt/. A temporary failure
+// (a table, a full disk) leaves it in maildrop/ for the next scan.
 //
 // Log lines, as Postfix's pickup writes them:
 //   QUEUEID: uid=1000 from=<user>
+// for a bounced recipient (ID: the maildrop file's):
+//   ID: to=<bob@example.org>, relay=none, delay=0, dsn=5.4.6, status=bounced (REASON)
+//   ID: sender non-delivery notification: NOTICEID
 // and, for a refused file:
 //   warning: maildrop/ID: uid=1000: refused (REASON): moved to corrupt/
 
@@ -37,6 +44,7 @@ namespace tern::pickup {
 
 enum class Outcome {
   kQueued,   // in incoming/, maildrop file removed
+  kBounced,  // every recipient undeliverable: the failure notice queued, maildrop file removed
   kCorrupt,  // moved to corrupt/
   kRetry,    // left in maildrop/ (temporary failure)
   kGone,     // no longer there (another pickup took it)
@@ -50,7 +58,7 @@ void sweep_unfinished(const Settings& settings, Clock& clock);
 
 // Every file in maildrop/, oldest first, after sweep_unfinished(). Blocking.
 struct ScanCounts {
-  int queued = 0, corrupt = 0, retry = 0;
+  int queued = 0, bounced = 0, corrupt = 0, retry = 0;
 };
 ScanCounts pickup_all(const Settings& settings, queue::QueueIdGenerator& ids, Clock& clock);
 

@@ -42,6 +42,10 @@ Result<std::unique_ptr<Settings>> Settings::load(const config::MainCf& cf) {
   // when missing (RFC 6409 8.2, 8.3), as Postfix's cleanup does for them.
   s->cleanup.add_missing_headers = true;
   s->cleanup.aliases = &s->aliases;
+  s->dsn.myhostname = s->myhostname;
+  s->dsn.myorigin = s->myorigin;
+  s->dsn.double_bounce_recipient = cf.str("double_bounce_recipient");
+  if (auto n = parse_int(cf.str("bounce_size_limit")); n && *n >= 0) s->dsn.bounce_size_limit = static_cast<uint64_t>(*n);
   return s;
 }
 

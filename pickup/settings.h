@@ -10,6 +10,7 @@
 #include "common/config/main_cf.h"
 #include "common/queue/alias_expand.h"
 #include "common/queue/cleanup.h"
+#include "common/queue/dsn.h"
 #include "common/queue/local_sender.h"
 #include "common/table/table.h"
 
@@ -21,6 +22,7 @@ struct Settings {
   std::string mail_name;
   std::string myorigin;  // appended to addresses without a domain
   queue::CleanupSettings cleanup;
+  queue::DsnSettings dsn;  // failure notices for undeliverable recipients (bounces.h)
   queue::LocalSenderPolicy senders;
   queue::AliasSettings aliases;
   // Owners of the tables the views above point into.
