@@ -17,6 +17,18 @@ std::string_view field_name(std::string_view line) {
   return colon == std::string_view::npos ? std::string_view() : trim(line.substr(0, colon));
 }
 
+// A header field's line ("Name: value", RFC 5322 2.2: printable ASCII but
+// ':' in the name, with the obsolete white space before the colon of 4.5.3)
+// or, after the first, a continuation line (RFC 5322 2.2.3).
+bool is_header_line(std::string_view line, bool first) {
+  if (line.front() == ' ' || line.front() == '\t') return !first;
+  size_t i = 0;
+  while (i < line.size() && line[i] >= 33 && line[i] <= 126 && line[i] != ':') ++i;
+  if (i == 0) return false;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  return i < line.size() && line[i] == ':';
+}
+
 }  // namespace
 
 std::vector<Recipient> remove_duplicates(std::vector<Recipient> recipients) {
@@ -64,16 +76,23 @@ Status Cleanup::append(std::string_view bytes) {
     if (!s) return refuse(s.error().code == Errc::kLimit ? CleanupFault::kTooBig : CleanupFault::kSystem, s.take_error());
     return s;
   }
-  // Hold the header block until the empty line that ends it (RFC 5322 2.1).
-  size_t before = headers_.size();
+  // Hold the header block until the line that ends it: the empty line (RFC
+  // 5322 2.1), or the first that is not a header field.
   headers_.append(bytes);
-  size_t search_from = before >= 2 ? before - 2 : 0;
   size_t end = std::string::npos;
-  if (headers_.compare(0, 2, "\r\n") == 0) {
-    end = 0;  // no header at all: the message starts with the separator
-  } else {
-    auto pos = headers_.find("\r\n\r\n", search_from);
-    if (pos != std::string::npos) end = pos + 2;
+  bool add_separator = false;
+  while (end == std::string::npos) {
+    size_t eol = headers_.find("\r\n", checked_);
+    if (eol == std::string::npos) break;
+    std::string_view line(headers_.data() + checked_, eol - checked_);
+    if (line.empty()) {
+      end = checked_;
+    } else if (!is_header_line(line, checked_ == 0)) {
+      end = checked_;
+      add_separator = true;
+    } else {
+      checked_ = eol + 2;
+    }
   }
   if (end == std::string::npos) {
     if (headers_.size() > settings_.header_size_limit)
@@ -81,7 +100,9 @@ Status Cleanup::append(std::string_view bytes) {
                     make_error(Errc::kLimit, strf("message header larger than %zu bytes", settings_.header_size_limit)));
     return {};
   }
-  std::string rest = headers_.substr(end);  // the empty line and the body
+  // The empty line and the body; one is put in front of a body that
+  // started without it.
+  std::string rest = (add_separator ? "\r\n" : "") + headers_.substr(end);
   headers_.resize(end);
   if (headers_.size() > settings_.header_size_limit)
     return refuse(CleanupFault::kHeaderTooLarge,
@@ -137,10 +158,21 @@ Status Cleanup::finish() {
   if (fault_ != CleanupFault::kNone) return make_error(Errc::kInvalid, "message refused");
   if (in_headers_) {
     // The message ended inside its header block (no body, maybe no final
-    // CRLF): it is all header.
+    // CRLF): all header, but for a last line that is not a header field,
+    // which is the body, after an empty line.
     in_headers_ = false;
-    if (!headers_.empty() && headers_.compare(headers_.size() - 2, 2, "\r\n") != 0) headers_ += "\r\n";
+    std::string body;
+    if (checked_ < headers_.size() && !is_header_line(std::string_view(headers_).substr(checked_), checked_ == 0)) {
+      body = "\r\n" + headers_.substr(checked_);
+      headers_.resize(checked_);
+    } else if (!headers_.empty() && headers_.compare(headers_.size() - 2, 2, "\r\n") != 0) {
+      headers_ += "\r\n";
+    }
     if (auto s = end_of_headers(); !s) return s;
+    if (!body.empty()) {
+      if (auto s = writer_.append(body); !s)
+        return refuse(s.error().code == Errc::kLimit ? CleanupFault::kTooBig : CleanupFault::kSystem, s.take_error());
+    }
   }
   auto s = writer_.finish();
   if (!s) return refuse(CleanupFault::kSystem, s.take_error());

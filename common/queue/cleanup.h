@@ -11,7 +11,11 @@
 //             for a message under QfileWriter::kBufferSize)
 //   append()  the message as it arrives (CRLF, not dot-stuffed). The header
 //             block is held (at most header_size_limit bytes, at most
-//             header_count_limit fields) until its end, then checked:
+//             header_count_limit fields) until its end (the empty line,
+//             or a line that is neither a header field nor a continuation:
+//             as in Postfix, an empty line is put before it, so that it and
+//             what follows are the body and a message with no header at all
+//             is a body under the trace header), then checked:
 //             too many Received: fields (hopcount_limit) is a mail loop;
 //             on submission a missing Message-ID: or Date: is added (RFC
 //             6409 8.2, 8.3) at the end of the header block, as Postfix
@@ -92,6 +96,7 @@ class Cleanup {
   size_t recipients_;
   bool in_headers_ = true;
   std::string headers_;  // the held header block, without the empty line
+  size_t checked_ = 0;   // headers_ up to here is whole header lines
   std::string message_id_;
   CleanupFault fault_ = CleanupFault::kNone;
 };
