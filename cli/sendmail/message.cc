@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "cli/sendmail/drop.h"
 #include "common/base/strings.h"
@@ -97,11 +98,14 @@ Submitted submit_message(LineSource& in, queue::Submission env, const MessageOpt
   limits.fields = o.header_count_limit;
   mail::HeaderParser parser(limits);
   std::string header, line;
-  bool separator = false, body_line = false;
+  bool separator = false, body_line = false, first = true;
   for (;;) {
     auto more = in.next(&line);
     if (!more) return refused(EX_DATAERR, more.error().text);
     if (!*more) break;
+    // A leading mbox "From " line (a message saved from a mailbox) is not
+    // part of the message: dropped, as Postfix's sendmail does.
+    if (std::exchange(first, false) && line.starts_with("From ")) continue;
     auto step = parser.add_line(line);
     if (!step) return refused(EX_DATAERR, step.error().text);
     if (*step == mail::HeaderParser::Step::kMore) {

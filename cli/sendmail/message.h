@@ -4,7 +4,8 @@
 // longer than line_length_limit or a message larger than message_size_limit
 // is refused with a clear error, the header block is held (at most
 // header_size_limit) so that "-t" can take the recipients from it and remove
-// Bcc:, and a missing From: is added.
+// Bcc:, and a missing From: is added. A first line starting with "From "
+// (the mbox separator of a saved message) is dropped.
 
 #include <sysexits.h>
 

@@ -162,7 +162,7 @@ def main():
 
         # -bi: newaliases builds the alias tables.
         with open(os.path.join(suite.dir, "aliases"), "a") as f:
-            f.write("helpdesk: demo+help@example.test\n")
+            f.write("helpdesk: demo+help@example.test\nloopa: loopb\nloopb: loopa\n")
         r = run(suite, ["-bi"])
         check(r.returncode == 0, f"sendmail -bi exits 0: {r.stderr}")
         q = tool(suite, "ternmap", "-q", "helpdesk", "lmdb:" + os.path.join(suite.dir, "aliases"))
@@ -177,6 +177,27 @@ def main():
         qid = picked_up(suite, "helpdesk", seen)
         records, rcpts, _ = queued(suite, qid)
         check(rcpts[0]["TO"] == "demo+help@example.test", f"the new alias is used: {rcpts}")
+
+        # A recipient in an alias loop is bounced to the sender; the other
+        # gets the message. A leading mbox "From " line is dropped.
+        r = run(suite, ["-F", "Loop Test", "loopa, helpdesk"], b"From someone@example.org Tue Nov 24 01:00:00 2026\nSubject: loop\n\nx\n")
+        check(r.returncode == 0, f"sendmail to an alias loop and a good alias exits 0: {r.stderr}")
+        qid = picked_up(suite, "loop", seen)
+        records, rcpts, msg = queued(suite, qid)
+        check([x["TO"] for x in rcpts] == ["demo+help@example.test"], f"only the good recipient is queued: {rcpts}")
+        check_added_headers(msg, qid, uid, b"Subject: loop\r\nFrom: Loop Test <" + me.encode() +
+                            b"@mail.example.test>\r\n\r\nx\r\n")
+        log = suite.log_text()
+        bounced = re.search(rf"({ID}): to=<loopa@mail\.example\.test>, relay=none, delay=0, dsn=5\.4\.6, "
+                            rf"status=bounced \(alias expansion loop", log)
+        told = bounced and re.search(rf"{bounced.group(1)}: sender non-delivery notification: ({ID})", log)
+        check(bool(told), f"pickup logs the bounced recipient and the notice: {log[-2000:]}")
+        notice = told.group(1)
+        check(wait_for(lambda: notice in suite.queue_files("active"), timeout=10), "qmgr takes the notice in")
+        records, rcpts, msg = queued(suite, notice)
+        check(records["SENDER"] == "" and b"Final-Recipient: rfc822; loopa@mail.example.test\r\n" in msg and
+              b"Status: 5.4.6\r\n" in msg, f"the notice, from <>, reports the loop: {records} {msg[:600]!r}")
+        check(not os.listdir(os.path.join(suite.queue, "corrupt")), "nothing went to corrupt/")
 
         # While the suite is stopped the message waits in maildrop/.
         suite.stop()
