@@ -83,11 +83,11 @@ std::optional<Session::Refusal> Session::begin_message() {
     const char* command = chunking_ ? "BDAT" : "DATA";
     reset_transaction();
     if (code == Errc::kLimit) {  // alias expansion loops or explodes
-      log::warning("reject: %s from %s: %s", command, client().c_str(), text.c_str());
+      log::warning("NOQUEUE: reject: %s from %s: %s", command, client().c_str(), text.c_str());
       return Refusal{554, "5.4.6", "Error: " + text};
     }
     if (code == Errc::kInvalid) {  // every recipient was an alias to nowhere
-      log::warning("reject: %s from %s: %s", command, client().c_str(), text.c_str());
+      log::warning("NOQUEUE: reject: %s from %s: %s", command, client().c_str(), text.c_str());
       return Refusal{550, "5.1.1", "Error: " + text};
     }
     if (code == Errc::kTemporary) log::warning("alias lookup failed: %s", text.c_str());

@@ -78,10 +78,7 @@ void Session::recipient_checked(RecipientStatus status, const std::string& why) 
       reply(250, "2.1.5", "Ok");
       break;
     case RecipientStatus::kUnknown:
-      log::info("reject: RCPT from %s: 550 5.1.1 <%s>: Recipient address rejected: %s; from=<%s> to=<%s> proto=%s "
-                "helo=<%s>",
-                client().c_str(), addr.c_str(), why.c_str(), mail_->sender.str().c_str(), addr.c_str(),
-                esmtp_ ? "ESMTP" : "SMTP", helo_.c_str());
+      log_rcpt_event("reject", "550 5.1.1 <" + addr + ">: Recipient address rejected: " + why, addr);
       error_reply(550, "5.1.1", "<" + addr + ">: Recipient address rejected: " + why);
       break;
     case RecipientStatus::kTempFail:

@@ -57,7 +57,7 @@ void Session::vrfy_checked(const std::string& addr, RecipientStatus status, cons
       reply(250, "2.1.5", "<" + addr + ">");
       break;
     case RecipientStatus::kUnknown:
-      log::info("reject: VRFY from %s: 550 5.1.1 <%s>: Recipient address rejected: %s", client().c_str(),
+      log::info("NOQUEUE: reject: VRFY from %s: 550 5.1.1 <%s>: Recipient address rejected: %s", client().c_str(),
                 addr.c_str(), why.c_str());
       error_reply(550, "5.1.1", "<" + addr + ">: Recipient address rejected: " + why);
       break;

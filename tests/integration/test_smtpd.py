@@ -83,6 +83,11 @@ def test_recipient_check(suite):
         expect(c.cmd(f"RCPT TO:{rcpt}"), code, enhanced, f"{what} ({rcpt})")
     expect(c.cmd("QUIT"), 221, "2.0.0", "QUIT")
     c.close()
+    # Postfix's shape, which fail2ban's postfix filter and pflogsumm match.
+    line = ("NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 550 5.1.1 <nosuchuser@example.test>: Recipient address "
+            "rejected: User unknown in virtual mailbox table; from=<alice@example.org> to=<nosuchuser@example.test> "
+            "proto=ESMTP helo=<client.example.org>")
+    check(wait_for(lambda: line in suite.log_text()), "the unknown user's refusal is logged as Postfix logs it")
 
 
 def test_hostile_input(suite):
