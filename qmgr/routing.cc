@@ -110,6 +110,15 @@ Result<Route> route(std::string_view address_in, const RoutingSettings& s) {
   for (const auto& d : s.virtual_mailbox_domains) {
     if (d == domain) return parse_transport_value(s.virtual_transport, domain, s.default_transport);
   }
+  for (const auto& d : s.mydestination) {
+    if (d == domain) {
+      Route r;
+      r.kind = RouteKind::kError;
+      r.dsn = "5.1.1";
+      r.text = "User unknown in local recipient table";
+      return r;
+    }
+  }
   if (!s.relayhost.empty()) {
     auto r = parse_transport_value(s.default_transport, domain, s.default_transport);
     if (!r || r->kind != RouteKind::kDeliver) return r;

@@ -10,6 +10,12 @@
 //      "not found") makes the route a temporary failure.
 //   2. a domain in virtual_mailbox_domains: virtual_transport
 //      (default lmtp:unix:private/deliver, lmtp-deliver through smtp-client)
+//   2a. a domain in mydestination: bounced, 5.1.1 "User unknown in local
+//      recipient table". Such a domain has no mailboxes, only alias_maps
+//      entries (smtpd refuses other names at RCPT); a recipient there that
+//      is left after alias expansion (sendmail to an unknown local name, an
+//      alias that names itself) has nowhere to go, and sending it to
+//      relayhost or to the MX of our own name would loop.
 //   3. relayhost, when set: default_transport's agent with relayhost as the
 //      next hop
 //   4. default_transport (default smtp) with the recipient's domain.
@@ -45,6 +51,7 @@ namespace tern::qmgr {
 struct RoutingSettings {
   std::vector<const table::Table*> transport_maps;  // owned by the caller
   std::vector<std::string> virtual_mailbox_domains;  // lower case
+  std::vector<std::string> mydestination;            // lower case
   std::string virtual_transport = "lmtp:unix:private/deliver";
   std::string relayhost;
   std::string default_transport = "smtp";

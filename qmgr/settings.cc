@@ -46,6 +46,7 @@ Result<std::unique_ptr<Settings>> load_settings(const config::MainCf& cf, const 
     s.tables.push_back(std::move(*t));
   }
   for (const auto& d : cf.list("virtual_mailbox_domains")) s.routing.virtual_mailbox_domains.push_back(to_lower(d));
+  for (const auto& d : cf.list("mydestination")) s.routing.mydestination.push_back(to_lower(d));
   s.routing.virtual_transport = cf.str("virtual_transport");
   s.routing.relayhost = std::string(trim(cf.str("relayhost")));
   s.routing.default_transport = std::string(trim(cf.str("default_transport")));

@@ -93,3 +93,28 @@ TEST_CASE("routing: transport_maps first (address, address without extension, do
   CHECK(route("x@elsewhere.test", s)->dsn == "5.7.1");
   CHECK(route("x@other.test", s)->nexthop == "[relay.other.test]");  // a more specific key wins
 }
+
+TEST_CASE("routing: a recipient left in a mydestination domain is unknown, never relayed or sent to our own MX",
+          "[qmgr]") {
+  TempDir dir;
+  RoutingSettings s;
+  s.virtual_mailbox_domains = {"local.test"};
+  s.mydestination = {"mail.local.test", "localhost"};
+  for (bool relay : {false, true}) {
+    if (relay) s.relayhost = "[smarthost.test]:587";
+    for (const char* a : {"nobody@mail.local.test", "Root@MAIL.local.test", "www-data@localhost"}) {
+      auto r = route(a, s);
+      REQUIRE(r.ok());
+      CHECK(r->kind == RouteKind::kError);
+      CHECK(r->dsn == "5.1.1");
+      CHECK(r->text == "User unknown in local recipient table");
+    }
+    CHECK(route("dave@local.test", s)->transport == "lmtp");
+    CHECK(route("x@elsewhere.test", s)->kind == RouteKind::kDeliver);
+  }
+  // transport_maps still come first, as in Postfix.
+  auto t = tern::table::open("texthash:" + dir.write("transport", "mail.local.test lmtp:inet:127.0.0.1:24\n"));
+  REQUIRE(t.ok());
+  s.transport_maps = {t->get()};
+  CHECK(route("nobody@mail.local.test", s)->nexthop == "inet:127.0.0.1:24");
+}
