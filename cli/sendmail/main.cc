@@ -250,6 +250,7 @@ int run_deliver(const Options& o, const config::MainCf& cf, const std::string& p
     m.from_header = name.empty() ? "From: " + from : "From: " + phrase(name) + " <" + from + ">";
   }
   StdinLines in(static_cast<size_t>(cf.integer("line_length_limit")));
+  in.long_lines(true);  // header lines are still held to the limit (submit_message)
   DotEndsInput message(in, o.ignore_dots);
   Submitted r = submit_message(message, std::move(env), m);
   if (r.status != EX_OK && !r.error.empty()) return fail(r.status, "%s", r.error.c_str());

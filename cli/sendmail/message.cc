@@ -16,11 +16,23 @@ namespace tern::sendmail {
 
 Result<bool> StdinLines::next(std::string* line) {
   bool skipping = false;  // inside an over-long line: dropped up to its LF
+  continued_ = false;
+  // A piece of a long line: at most limit_ bytes, never ending in the CR of
+  // a CRLF (which the next piece would then not see).
+  auto piece = [&] {
+    size_t n = limit_;
+    if (n > 1 && buf_[pos_ + n - 1] == '\r') --n;
+    line->assign(buf_, pos_, n);
+    pos_ += n;
+    continued_ = true;
+    return true;
+  };
   for (;;) {
     size_t lf = buf_.find('\n', pos_);
     if (lf != std::string::npos) {
       size_t end = lf;
       if (end > pos_ && buf_[end - 1] == '\r') --end;
+      if (!skipping && end - pos_ > limit_ && long_lines_) return piece();
       if (skipping || end - pos_ > limit_) {
         pos_ = lf + 1;
         return make_error(Errc::kLimit, strf("message line longer than %zu bytes (line_length_limit)", limit_));
@@ -30,6 +42,7 @@ Result<bool> StdinLines::next(std::string* line) {
       return true;
     }
     if (buf_.size() - pos_ > limit_ + 1) {
+      if (long_lines_) return piece();
       skipping = true;
       buf_.clear();
       pos_ = 0;
@@ -37,6 +50,7 @@ Result<bool> StdinLines::next(std::string* line) {
     if (eof_) {
       if (skipping) return make_error(Errc::kLimit, strf("message line longer than %zu bytes (line_length_limit)", limit_));
       if (pos_ >= buf_.size()) return false;
+      if (buf_.size() - pos_ > limit_ && long_lines_) return piece();
       line->assign(buf_, pos_, std::string::npos);  // a last line without LF
       pos_ = buf_.size();
       return true;
@@ -61,8 +75,9 @@ Result<bool> StdinLines::next(std::string* line) {
 Result<bool> DotEndsInput::next(std::string* line) {
   if (done_) return false;
   auto more = in_.next(line);
-  if (more && *more && !ignore_dots_ && *line == ".") more = false;
+  if (more && *more && !ignore_dots_ && line_start_ && !in_.continued() && *line == ".") more = false;
   if (more && !*more) done_ = true;
+  if (more && *more) line_start_ = !in_.continued();
   return more;
 }
 
@@ -74,7 +89,9 @@ Result<bool> SmtpData::next(std::string* line) {
     done_ = true;
     return invalid("input ended inside DATA");
   }
-  if (*line == ".") {
+  const bool start = std::exchange(line_start_, !in_.continued());
+  if (!start) return true;
+  if (*line == "." && !in_.continued()) {
     done_ = true;
     return false;
   }
@@ -105,10 +122,12 @@ Submitted submit_message(LineSource& in, queue::Submission env, const MessageOpt
     if (!*more) break;
     // A leading mbox "From " line (a message saved from a mailbox) is not
     // part of the message: dropped, as Postfix's sendmail does.
-    if (std::exchange(first, false) && line.starts_with("From ")) continue;
+    if (std::exchange(first, false) && line.starts_with("From ") && !in.continued()) continue;
     auto step = parser.add_line(line);
     if (!step) return refused(EX_DATAERR, step.error().text);
     if (*step == mail::HeaderParser::Step::kMore) {
+      if (in.continued())
+        return refused(EX_DATAERR, "a header line longer than line_length_limit bytes (fold it)");
       header += line + "\r\n";
       continue;
     }
@@ -136,7 +155,7 @@ Submitted submit_message(LineSource& in, queue::Submission env, const MessageOpt
   if (!drop) return refused(EX_DATAERR, drop.error().text);
   drop->write(header);
   if (separator || body_line) drop->write("\r\n");
-  if (body_line) drop->write(line + "\r\n");
+  if (body_line) drop->write(in.continued() ? line : line + "\r\n");
   for (;;) {
     if (o.size_limit != 0 && drop->size() > o.size_limit) {
       drop->abort();
@@ -149,7 +168,7 @@ Submitted submit_message(LineSource& in, queue::Submission env, const MessageOpt
     }
     if (!*more) break;
     drop->write(line);
-    drop->write("\r\n");
+    if (!in.continued()) drop->write("\r\n");
   }
   return {drop->finish(), ""};
 }

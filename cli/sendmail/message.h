@@ -1,8 +1,9 @@
 #pragma once
 // Reading a message as sendmail(1) gets it, and handing it to terndrop:
-// lines end in LF or CRLF (both become CRLF, the queue's form), a line
-// longer than line_length_limit or a message larger than message_size_limit
-// is refused with a clear error, the header block is held (at most
+// lines end in LF or CRLF (both become CRLF, the queue's form), a header
+// line longer than line_length_limit or a message larger than
+// message_size_limit is refused with a clear error (body lines may be of
+// any length, as in Postfix), the header block is held (at most
 // header_size_limit) so that "-t" can take the recipients from it and remove
 // Bcc:, and a missing From: is added. A first line starting with "From "
 // (the mbox separator of a saved message) is dropped.
@@ -22,16 +23,24 @@ namespace tern::sendmail {
 class LineSource {
  public:
   virtual ~LineSource() = default;
-  // false at the end of the message. kLimit for an over-long line.
+  // false at the end of the message. kLimit for an over-long line, unless
+  // the source gives long lines in pieces: then continued() is true after a
+  // piece that does not end its line.
   virtual Result<bool> next(std::string* line) = 0;
+  virtual bool continued() const = 0;
 };
 
 // Standard input as lines, at most `limit` bytes each (the terminator not
-// counted); a last line without LF is a line.
+// counted); a last line without LF is a line. With long_lines(true), a
+// longer line comes in pieces of at most `limit` bytes instead of being an
+// error, so that memory stays bounded (a message body, whose lines Postfix
+// and smtpd's DATA take at any length).
 class StdinLines final : public LineSource {
  public:
   explicit StdinLines(size_t limit, int fd = 0) : limit_(limit), fd_(fd) {}
   Result<bool> next(std::string* line) override;
+  bool continued() const override { return continued_; }
+  void long_lines(bool on) { long_lines_ = on; }
   bool at_eof() const { return eof_ && pos_ >= buf_.size(); }
 
  private:
@@ -40,6 +49,8 @@ class StdinLines final : public LineSource {
   std::string buf_;
   size_t pos_ = 0;
   bool eof_ = false;
+  bool long_lines_ = false;
+  bool continued_ = false;
 };
 
 // sendmail's rule for standard input: a line holding only "." ends the
@@ -48,11 +59,13 @@ class DotEndsInput final : public LineSource {
  public:
   DotEndsInput(LineSource& in, bool ignore_dots) : in_(in), ignore_dots_(ignore_dots) {}
   Result<bool> next(std::string* line) override;
+  bool continued() const override { return in_.continued(); }
 
  private:
   LineSource& in_;
   bool ignore_dots_;
   bool done_ = false;
+  bool line_start_ = true;  // the next piece starts a line
 };
 
 // SMTP DATA (sendmail -bs): "." alone ends it, a leading dot is removed
@@ -61,10 +74,12 @@ class SmtpData final : public LineSource {
  public:
   explicit SmtpData(LineSource& in) : in_(in) {}
   Result<bool> next(std::string* line) override;
+  bool continued() const override { return in_.continued(); }
 
  private:
   LineSource& in_;
   bool done_ = false;
+  bool line_start_ = true;
 };
 
 struct MessageOptions {

@@ -132,6 +132,7 @@ int run_smtp(const SmtpOptions& o) {
       }
       reply("354 End data with <CR><LF>.<CR><LF>");
       SmtpData data(in);
+      in.long_lines(true);  // DATA's lines, as smtpd's, at any length; commands stay limited
       Submitted s = submit_message(data, std::move(*tx), o.message);
       tx.reset();
       // Read the rest of a refused message: its lines are data, not commands.
@@ -141,6 +142,7 @@ int run_smtp(const SmtpOptions& o) {
         if (m && !*m) break;
         if (!m && m.error().code != Errc::kLimit) break;
       }
+      in.long_lines(false);
       if (in.at_eof() && s.status != EX_OK) return s.status;
       if (s.status == EX_OK) reply("250 2.0.0 Ok: queued");
       else if (s.status == EX_DATAERR) reply("552 5.3.4 Error: " + s.error);

@@ -258,7 +258,7 @@ std::vector<ParamDef> make_table() {
       {"smtpd_hard_error_limit", "20", T::kInt,
        "errors in one session before smtpd answers 421 and disconnects"},
       {"line_length_limit", "2048", T::kInt,
-       "longest SMTP command line (a longer one gets 500 5.5.2), and longest message line sendmail accepts"},
+       "longest SMTP command line (a longer one gets 500 5.5.2), and longest header line sendmail accepts"},
       {"message_size_limit", "52428800", T::kSize,
        "largest message in bytes (SIZE and actual); 0 means no limit"},
       {"smtpd_recipient_limit", "1000", T::kInt,

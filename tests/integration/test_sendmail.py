@@ -122,6 +122,17 @@ def main():
         check(records.get("RET") == "HDRS" and records.get("ENVID") == "ENV-42" and
               rcpts[0].get("NOTIFY") == "SUCCESS,DELAY", f"RET, ENVID and NOTIFY are in the envelope: {records} {rcpts}")
 
+        # Body lines of any length, as Postfix's sendmail and smtpd's DATA take
+        # them (cron output, generated HTML): stored intact, CR LF or LF.
+        long_line = b"0123456789" * 1000 + b"\r.x"  # 10,003 bytes, a CR and a dot inside
+        r = run(suite, ["-F", "Long", "demo@example.test"],
+                b"Subject: long body line\n\n" + long_line + b"\r\n" + b"b" * 4096 + b"\nend\n")
+        check(r.returncode == 0, f"sendmail takes body lines longer than line_length_limit: {r.stderr}")
+        qid = picked_up(suite, "long body line", seen)
+        _, _, msg = queued(suite, qid)
+        check_added_headers(msg, qid, uid, b"Subject: long body line\r\nFrom: Long <" + me.encode() +
+                            b"@mail.example.test>\r\n\r\n" + long_line + b"\r\n" + b"b" * 4096 + b"\r\nend\r\n")
+
         # -bs: SMTP on standard input and output.
         dialogue = (b"EHLO client.example\r\nMAIL FROM:<bs@example.org>\r\n"
                     b"RCPT TO:<demo@example.test> NOTIFY=NEVER\r\nDATA\r\n"
@@ -137,12 +148,18 @@ def main():
         check(records["SENDER"] == "bs@example.org" and rcpts[0].get("NOTIFY") == "NEVER",
               "the -bs envelope comes from MAIL and RCPT")
         check_added_headers(msg, qid, uid, b"Subject: bs\r\n\r\n.leading dot\r\n")
+        r = run(suite, ["-bs"], b"EHLO c\r\nMAIL FROM:<bs@example.org>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\n"
+                                b"Subject: bs long\r\n\r\n" + b"." + b"y" * 5000 + b"\r\n.\r\nQUIT\r\n")
+        check(r.returncode == 0 and b"250 2.0.0 Ok: queued" in r.stdout, f"-bs takes a long DATA line: {r.stdout}")
+        qid = picked_up(suite, "-bs long", seen)
+        _, _, msg = queued(suite, qid)
+        check_added_headers(msg, qid, uid, b"Subject: bs long\r\n\r\n" + b"y" * 5000 + b"\r\n")
 
         # What is refused, with sysexits codes and nothing queued.
         before = set(suite.queue_files("active"))
-        r = run(suite, ["demo@example.test"], b"Subject: long\n\n" + b"a" * 3000 + b"\n")
+        r = run(suite, ["demo@example.test"], b"Subject: long\n" + b"X-Long: " + b"a" * 3000 + b"\n\nx\n")
         check(r.returncode == EX_DATAERR and b"line_length_limit" in r.stderr,
-              f"a line over line_length_limit: EX_DATAERR and a clear error: {r.returncode} {r.stderr}")
+              f"a header line over line_length_limit: EX_DATAERR and a clear error: {r.returncode} {r.stderr}")
         r = run(suite, ["demo@example.test"], b"Subject: big\n\n" + (b"x" * 999 + b"\n") * 150)
         check(r.returncode == EX_DATAERR and b"message_size_limit" in r.stderr,
               f"a message over message_size_limit: EX_DATAERR: {r.returncode} {r.stderr}")
@@ -154,9 +171,9 @@ def main():
         check(r.returncode == EX_USAGE, "an unknown option: EX_USAGE")
         check(not os.listdir(os.path.join(suite.queue, "maildrop")), "nothing was left in maildrop/")
         r = run(suite, ["-bs"], b"MAIL FROM:<a@example.org>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\n" +
-                b"b" * 3000 + b"\r\n.\r\nNOOP\r\nQUIT\r\n")
+                b"X-Long: " + b"b" * 3000 + b"\r\n\r\nx\r\n.\r\nNOOP\r\nQUIT\r\n")
         check(b"552 5.3.4" in r.stdout and r.stdout.endswith(b"250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n"),
-              f"-bs: an over-long line in DATA gets 552 and the dialogue goes on: {r.stdout[-200:]!r}")
+              f"-bs: an over-long header line in DATA gets 552 and the dialogue goes on: {r.stdout[-200:]!r}")
         wait_for(lambda: False, timeout=0.5)
         check(set(suite.queue_files("active")) == before, "none of the refused messages was queued")
 
