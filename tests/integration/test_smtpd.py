@@ -97,6 +97,10 @@ def test_hostile_input(suite):
     expect(c.cmd("X" * 5000), 500, "5.5.2", "an over-long line")
     expect(c.cmd("NO\x00OP"), 500, "5.5.2", "a NUL byte in a command")
     expect(c.cmd("MAIL FROM:a@example.org"), 501, "5.1.7", "a path without angle brackets")
+    srs = "SRS0=x7Qh=TT=" + "long-sender-domain.example.org=" + "l" * 60 + "@forwarder.example.net"
+    expect(c.cmd(f"MAIL FROM:<{srs}>"), 250, "2.1.0", "an SRS sender with a local part past 64 octets")
+    expect(c.cmd("RSET"), 250, "2.0.0", "RSET")
+    expect(c.cmd("MAIL FROM:<" + "l" * 513 + "@example.org>"), 501, "5.1.7", "a local part past 512 octets")
     expect(c.cmd("NOOP"), 250, "2.0.0", "the session survives all of that")
     # Oversized content: refused at its end, the next transaction works.
     expect(c.cmd("MAIL FROM:<a@example.org>"), 250, "2.1.0", "MAIL")

@@ -208,10 +208,12 @@ TEST_CASE("smtp_path: the RFC 5321 4.5.3.1 limits hold exactly at the limit", "[
       {"<u@" + repeat('a', 63) + ".example>", true, ""},
       {"<u@" + repeat('a', 64) + ".example>", false, "label"},
   };
+  PathOptions rfc = rcpt_opts();
+  rfc.limits = PathLimits{.local_part = 64, .domain = 255, .path = 256};
   for (const auto& c : cases) {
     CAPTURE(c.in.size(), c.in.substr(0, 40));
     ArgFault why = ArgFault::kNone;
-    auto a = parse_path(c.in, rcpt_opts(), &why);
+    auto a = parse_path(c.in, rfc, &why);
     CHECK(a.ok() == c.ok);
     if (!c.ok && !a.ok()) {
       CHECK(why == ArgFault::kPathTooLong);
@@ -220,9 +222,18 @@ TEST_CASE("smtp_path: the RFC 5321 4.5.3.1 limits hold exactly at the limit", "[
     }
   }
   // The domain limit on its own, with a larger path limit.
-  PathOptions wide = rcpt_opts();
+  PathOptions wide = rfc;
   wide.limits.path = 1000;
   CHECK(parse_path("<u@" + d255 + ">", wide).ok());
+  // The defaults take what RFC 5321 4.5.3.1 asks to take where possible:
+  // an SRS sender of forwarded mail, a local part of 512 octets.
+  CHECK(parse_path("<SRS0=x7Qh=TT=long-sender-domain.example.org=a.very.long.mailing-list-bounce+verp-"
+                   "1234567890@forwarder.example.net>",
+                   rcpt_opts())
+            .ok());
+  CHECK(parse_path("<" + repeat('l', 512) + "@" + d255 + ">", rcpt_opts()).ok());
+  CHECK_FALSE(parse_path("<" + repeat('l', 513) + "@example.com>", rcpt_opts()).ok());
+  CHECK_FALSE(parse_path("<u@" + d256 + ">", rcpt_opts()).ok());
   ArgFault why = ArgFault::kNone;
   auto too_long = parse_path("<u@" + d256 + ">", wide, &why);
   REQUIRE_FALSE(too_long.ok());
