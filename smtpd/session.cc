@@ -73,7 +73,7 @@ Session::Session(server::Context& ctx, const Settings& settings, queue::QueueIdG
     close_after_reply();
   });
   drained_ = event::Timer(ctx_.loop(), [this] {
-    if (phase_ == Phase::kClosing) finish(nullptr);
+    if (phase_ == Phase::kClosing) (void)closing_drained();
   });
   data_deadline_ = event::Timer(ctx_.loop(), [this] {
     log::info("%s took longer than smtpd_data_timeout from %s", phase_ == Phase::kBdat ? "a BDAT chunk" : "DATA",
@@ -147,7 +147,7 @@ void Session::on_write(bufferevent* bev, void* self) noexcept {
 
 void Session::output_drained() {
   if (phase_ == Phase::kClosing) {
-    if (!output_pending()) finish(nullptr);
+    if (!output_pending()) (void)closing_drained();
     return;
   }
   // Output drained below the limit: read the pipelined commands again.
@@ -258,6 +258,25 @@ void Session::finish(const char* why) {
   done(this);  // destroys *this
 }
 
+// The last reply is out. RFC 8446 6.1: each side MUST send close_notify
+// before it closes; over implicit TLS it goes straight to the socket, under
+// a STARTTLS filter into the socket's bufferevent, whose draining
+// (on_drained) brings us back here. A client that has gone gets nothing
+// (SIGPIPE is ignored). True when the session is finished (*this is gone).
+bool Session::closing_drained() {
+  if (tls_active_ && !close_notify_sent_) {
+    close_notify_sent_ = true;
+    SSL* ssl = bufferevent_openssl_get_ssl(bev_.get());
+    if (ssl && SSL_is_init_finished(ssl)) {
+      (void)SSL_shutdown(ssl);
+      ERR_clear_error();
+      if (output_pending()) return false;
+    }
+  }
+  finish(nullptr);
+  return true;
+}
+
 // Under a STARTTLS filter the filter's output empties as soon as its
 // records are handed to the socket's bufferevent; the last reply is sent
 // only once that one is empty too.
@@ -279,7 +298,8 @@ void Session::close_after_reply() {
   data_deadline_.cancel();
   reading_paused_ = false;
   bufferevent_disable(bev_.get(), EV_READ);
-  if (!output_pending()) return finish(nullptr);
+  // Nothing left to send, and no close_notify waiting to leave either.
+  if (!output_pending() && closing_drained()) return;
   // A client that never reads its last reply is still dropped in time.
   timeout_.start(settings_.timeout);
   bufferevent* under = bufferevent_get_underlying(bev_.get());

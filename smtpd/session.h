@@ -92,6 +92,9 @@ class Session {
   void error_reply(int code, std::string_view enhanced, std::string_view text);
   void close_after_reply();
   bool output_pending();  // in bev_ or, under a TLS filter, in the socket's bufferevent
+  // kClosing with nothing left to send: close_notify over TLS, then finish()
+  // (true) once that has left too.
+  bool closing_drained();
   static void on_output_added(evbuffer* buf, const evbuffer_cb_info* info, void* self) noexcept;
   void flush_output();    // plain connections: the turn's replies, in one write
   void output_drained();  // every reply written: close, or read again after backpressure
@@ -179,6 +182,7 @@ class Session {
 
   // TLS: active from the first byte (wrappermode) or after STARTTLS.
   bool tls_active_ = false;
+  bool close_notify_sent_ = false;
   bool tls_broken_ = false;  // wrappermode could not be set up: close at start
   std::optional<tls::Negotiated> tls_;  // after the handshake
 

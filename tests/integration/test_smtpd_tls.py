@@ -141,7 +141,24 @@ def test_tls_pipelining(suite):
     expect(c.reply(), 250, "2.0.0", "RSET")
     expect(c.reply(), 503, "5.5.1", "RCPT after RSET")
     expect(c.cmd("QUIT"), 221, "2.0.0", "QUIT over TLS gets its reply before the close")
+    check_close_notify(c, "after STARTTLS")
     c.close()
+    # Implicit TLS too.
+    c = Raw(suite.port(465), tls=True)
+    expect(c.cmd("QUIT"), 221, "2.0.0", "QUIT on 465")
+    check_close_notify(c, "on 465")
+    c.close()
+
+
+def check_close_notify(c, where):
+    """RFC 8446 6.1: the server sends close_notify before it closes, so the
+    client reads a clean end of the TLS stream, not a truncation."""
+    c.sock.suppress_ragged_eofs = False  # a truncation raises instead of reading as b""
+    try:
+        data = c.sock.recv(100)
+    except ssl.SSLEOFError as e:
+        fail(f"{where}: the server closed without close_notify ({e})")
+    check(data == b"", f"{where}: a clean TLS end after 221: {data!r}")
 
 
 def test_submission(suite):
