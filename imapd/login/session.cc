@@ -121,7 +121,7 @@ Session::Session(LoginServer& server, Fd fd, server::Peer peer)
     bye("Disconnected for inactivity.");
   });
   close_timer_ = event::Timer(server_.ctx().loop(), [this] {
-    if (phase_ == Phase::kClosing && !output_pending()) finish(nullptr);
+    if (phase_ == Phase::kClosing && !output_pending()) closing_drained();
   });
 }
 
@@ -188,7 +188,7 @@ void Session::on_read(bufferevent*, void* self) noexcept { static_cast<Session*>
 void Session::on_write(bufferevent* bev, void* self) noexcept {
   auto* s = static_cast<Session*>(self);
   if (s->phase_ == Phase::kClosing) {
-    if (!s->output_pending()) s->finish(nullptr);
+    if (!s->output_pending()) s->closing_drained();
     else s->close_timer_.start(std::chrono::milliseconds(50));
     return;
   }
@@ -256,6 +256,26 @@ void Session::close_after_reply() {
   // A client that never reads its last reply is still dropped in time.
   login_timer_.start(std::chrono::seconds(10));
   close_timer_.start(std::chrono::milliseconds(50));
+}
+
+// The last reply is out. RFC 8446 6.1: close_notify before the close; over
+// implicit TLS it goes straight to the socket, under a STARTTLS filter into
+// the socket's bufferevent, which close_timer_ polls until it has left
+// (login_timer_ still bounds the wait).
+void Session::closing_drained() {
+  if (tls_active_ && !close_notify_sent_) {
+    close_notify_sent_ = true;
+    SSL* ssl = bufferevent_openssl_get_ssl(bev_.get());
+    if (ssl && SSL_is_init_finished(ssl)) {
+      (void)SSL_shutdown(ssl);
+      ERR_clear_error();
+      if (output_pending()) {
+        login_timer_.start(std::chrono::seconds(10));  // a client that never reads is still dropped
+        return close_timer_.start(std::chrono::milliseconds(50));
+      }
+    }
+  }
+  finish(nullptr);
 }
 
 void Session::finish(const char* why) {

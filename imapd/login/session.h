@@ -103,6 +103,7 @@ class Session {
   void close_after_reply();
   bool output_pending();
   void finish(const char* why);
+  void closing_drained();  // kClosing, nothing left to send: close_notify over TLS, then finish()
   std::string client() const;  // "[address]" for log lines
   bool plaintext_allowed() const;
   std::string capabilities() const;
@@ -132,6 +133,7 @@ class Session {
   uint64_t literal_left_ = 0;  // octets of an accepted literal still to feed
   Phase phase_ = Phase::kCommands;
   bool tls_active_ = false;
+  bool close_notify_sent_ = false;
   bool tls_broken_ = false;
   bool counted_ip_ = false;
   int commands_ = 0;

@@ -1,6 +1,9 @@
 #include "imapd/login/tls_proxy.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "common/base/log.h"
 
@@ -14,6 +17,11 @@ TlsProxy::TlsProxy(event::Loop& loop, event::BuffereventPtr tls, Fd pair, std::s
     // Flushing took too long: drop what is left.
     flush_timed_out_ = true;
     maybe_done();
+  });
+  poll_ = event::Timer(loop_, [this] {
+    // Waiting for the close_notify to leave the socket's bufferevent.
+    maybe_done();
+    if (!done_) poll_.start(std::chrono::milliseconds(50));
   });
   for (bufferevent* b : {tls_.get(), plain_.get()}) {
     bufferevent_setcb(b, &TlsProxy::on_read, &TlsProxy::on_write, &TlsProxy::on_event, this);
@@ -96,8 +104,22 @@ void TlsProxy::maybe_done() {
     for (bufferevent* b : {tls_.get(), plain_.get()})
       if (b != closed_ && pending_out(b)) return;
   }
+  // RFC 8446 6.1: close_notify to the client before its connection closes
+  // (unless the client closed first, or the flush timed out). Over implicit
+  // TLS it goes straight to the socket; under a STARTTLS filter into the
+  // socket's bufferevent, polled until it has left.
+  if (!flush_timed_out_ && closed_ != tls_.get() && !close_notify_sent_) {
+    close_notify_sent_ = true;
+    SSL* ssl = bufferevent_openssl_get_ssl(tls_.get());
+    if (ssl && SSL_is_init_finished(ssl)) {
+      (void)SSL_shutdown(ssl);
+      ERR_clear_error();
+      if (pending_out(tls_.get())) return poll_.start(std::chrono::milliseconds(50));
+    }
+  }
   done_ = true;
   timer_.cancel();
+  poll_.cancel();
   // Not from inside libevent's callback: the owner frees the bufferevents.
   loop_.post([this, alive = alive_] {
     if (!*alive) return;

@@ -5,7 +5,8 @@
 // until they drain below kLowWater (backpressure, so a client that does not
 // read cannot make this process buffer a whole mailbox). When either side
 // closes, what the other still has to receive is flushed (bounded by
-// kFlushTimeout) and both are closed.
+// kFlushTimeout), the client gets TLS close_notify (RFC 8446 6.1) unless it
+// closed first, and both are closed.
 
 #include <event2/bufferevent.h>
 
@@ -52,6 +53,8 @@ class TlsProxy {
   bool done_ = false;
   bool flush_timed_out_ = false;  // the flush timed out
   event::Timer timer_;
+  bool close_notify_sent_ = false;
+  event::Timer poll_;  // the close_notify leaving a STARTTLS filter's socket bufferevent
   uint64_t up_ = 0, down_ = 0;  // bytes client -> imapd, imapd -> client
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

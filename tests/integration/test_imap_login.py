@@ -260,7 +260,9 @@ def test_login_handoff(suite):
           f"CAPABILITY after login: {untagged} {tagged}")
     untagged, tagged = c.cmd("h5", "LOGOUT")
     check(tagged.startswith("h5 OK") and any(l.startswith("* BYE") for l in untagged), f"LOGOUT: {tagged}")
-    check(c.closed(), "the proxy closes when imapd does")
+    # RFC 8446 6.1: a clean TLS end (close_notify), not a truncation.
+    c.sock.suppress_ragged_eofs = False
+    check(c.closed(), "the proxy closes when imapd does, with close_notify (STARTTLS)")
     c.close()
     # 993 with SASL-IR.
     c = Imap(suite.port(993), tls=True)
@@ -268,7 +270,20 @@ def test_login_handoff(suite):
     check(tagged.startswith("i1 OK"), f"AUTHENTICATE PLAIN with SASL-IR on 993: {tagged}")
     _, tagged = c.cmd("i2", "NOOP")
     check(tagged.startswith("i2 OK"), f"imapd answers through the proxy: {tagged}")
+    _, tagged = c.cmd("i3", "LOGOUT")
+    c.sock.suppress_ragged_eofs = False
+    check(tagged.startswith("i3 OK") and c.closed(), "LOGOUT through the proxy on 993 ends with close_notify")
     c.close()
+    # Before login imap-login closes the TLS session itself.
+    for port, tls in ((993, True), (143, False)):
+        c = Imap(suite.port(port), tls=tls)
+        if not tls:
+            c.cmd("j0", "STARTTLS")
+            c.starttls()
+        _, tagged = c.cmd("j1", "LOGOUT")
+        c.sock.suppress_ragged_eofs = False
+        check(tagged.startswith("j1 OK") and c.closed(), f"LOGOUT before login on {port} ends with close_notify")
+        c.close()
     check(wait_for(lambda: f"imap-login handed over {suite.user}" in suite.log_text()),
           "imapd logs the handoff")
 
