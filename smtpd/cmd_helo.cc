@@ -6,9 +6,24 @@
 
 namespace tern::smtpd {
 
+namespace {
+
+// One word: a domain or an address literal, at most 255 octets (RFC 1035
+// 2.3.4; a longer one would also make the Received: line break RFC 5322's
+// 998), without white space or control characters (it goes into
+// Received:). Bytes from 0x80 are allowed: U-labels (RFC 6531 3.7.1).
+bool acceptable_helo(std::string_view name) {
+  if (name.empty() || name.size() > 255) return false;
+  for (unsigned char ch : name)
+    if (ch <= 0x20 || ch == 0x7f) return false;
+  return true;
+}
+
+}  // namespace
+
 void Session::cmd_helo(const Command& c, bool extended) {
   std::string_view name = trim(c.args);
-  if (name.empty() || name.find(' ') != std::string_view::npos)
+  if (!acceptable_helo(name))
     return error_reply(501, "5.5.4", extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
   reset_transaction();
   helo_ = std::string(name);

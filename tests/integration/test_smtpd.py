@@ -97,6 +97,9 @@ def test_hostile_input(suite):
     expect(c.cmd("X" * 5000), 500, "5.5.2", "an over-long line")
     expect(c.cmd("NO\x00OP"), 500, "5.5.2", "a NUL byte in a command")
     expect(c.cmd("MAIL FROM:a@example.org"), 501, "5.1.7", "a path without angle brackets")
+    expect(c.cmd("EHLO " + "h" * 256), 501, "5.5.4", "an EHLO name over 255 octets (Received: stays within 998)")
+    expect(c.cmd("EHLO a\tb"), 501, "5.5.4", "an EHLO name with a tab in it")
+    expect(c.cmd("EHLO " + "h" * 255), 250, "", "an EHLO name of 255 octets")
     srs = "SRS0=x7Qh=TT=" + "long-sender-domain.example.org=" + "l" * 60 + "@forwarder.example.net"
     expect(c.cmd(f"MAIL FROM:<{srs}>"), 250, "2.1.0", "an SRS sender with a local part past 64 octets")
     expect(c.cmd("RSET"), 250, "2.0.0", "RSET")
