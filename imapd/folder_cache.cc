@@ -105,8 +105,8 @@ long Snapshot::find(uint32_t uid) const {
 // ---------------------------------------------------------------------------
 
 SharedFolder::SharedFolder(FolderCache& cache, std::string dir)
-    : cache_(cache), dir_(std::move(dir)), folder_(std::make_unique<store::Folder>(dir_)) {
-  settle_ = event::Timer(cache_.loop(), [this] {
+    : cache_(&cache), dir_(std::move(dir)), folder_(std::make_unique<store::Folder>(dir_)) {
+  settle_ = event::Timer(cache.loop(), [this] {
     if (sync_queued_) return;
     sync_queued_ = true;
     auto gone = std::make_shared<bool>(false);
@@ -126,8 +126,11 @@ SharedFolder::SharedFolder(FolderCache& cache, std::string dir)
 }
 
 SharedFolder::~SharedFolder() {
-  cache_.unwatch(*this);
-  cache_.forget(dir_);
+  // A folder can outlive its cache: a job queued on a pool that is
+  // destroyed after the cache (at exit) holds the last reference.
+  if (!cache_) return;
+  cache_->unwatch(*this);
+  cache_->forget(dir_);
 }
 
 void SharedFolder::run(std::function<void(store::Folder&)> job, std::function<void()> done) {
@@ -136,7 +139,7 @@ void SharedFolder::run(std::function<void(store::Folder&)> job, std::function<vo
 }
 
 bool SharedFolder::watched() const {
-  return cache_.active() && watches_.size() == 3 && !watch_failed_;
+  return cache_ && cache_->active() && watches_.size() == 3 && !watch_failed_;
 }
 
 Status SharedFolder::sync_if_changed(store::Folder& f) {
@@ -150,10 +153,10 @@ void SharedFolder::refresh() {
 }
 
 void SharedFolder::start_next() {
-  if (jobs_.empty()) return;
+  if (jobs_.empty() || !cache_) return;  // no cache: exiting, nothing runs any more
   busy_ = true;
   // Events already queued count before this job (see folder_cache.h).
-  if (watched()) cache_.on_inotify();
+  if (watched()) cache_->on_inotify();
   running_ = true;
   unchanged_ = watched() && changes_ == synced_changes_ && !gone_;
   // Only a sync that began with the watch in place proves anything: a
@@ -170,7 +173,7 @@ void SharedFolder::start_next() {
   // the pool) holds the reference, so the last one never goes on a worker
   // thread, and the folder lives until the job is over.
   SharedFolder* me = this;
-  cache_.workers().submit(
+  cache_->workers().submit(
       [me, job = std::move(job), fresh, synced, own] {
         SharedFolder* self = me;
         store::Folder& f = *self->folder_;
@@ -209,7 +212,7 @@ void SharedFolder::notify() {
 }
 
 int SharedFolder::listen(std::function<void()> fn) {
-  if (listeners_.empty()) cache_.watch(*this);
+  if (listeners_.empty() && cache_) cache_->watch(*this);
   int id = next_listener_++;
   listeners_[id] = std::move(fn);
   return id;
@@ -248,7 +251,7 @@ void SharedFolder::event(const struct inotify_event& ev) {
 // matched against what the job did; any other counts as a change from
 // elsewhere. A name is matched at most as many times as the journal has it.
 void SharedFolder::finish_job(const store::OwnChanges& own) {
-  if (watched()) cache_.on_inotify();
+  if (watched()) cache_->on_inotify();
   running_ = false;
   if (pending_.empty()) return;
   std::vector<store::OwnChange> mine;
@@ -294,7 +297,10 @@ FolderCache::FolderCache(event::Loop& loop, event::WorkerPool& workers) : loop_(
   inotify_watch_ = event::IoWatch(loop_, fd, event::IoWatch::kRead, [this](short) { on_inotify(); });
 }
 
-FolderCache::~FolderCache() = default;
+FolderCache::~FolderCache() {
+  for (auto& [dir, weak] : folders_)
+    if (auto f = weak.lock()) f->cache_ = nullptr;
+}
 
 std::shared_ptr<SharedFolder> FolderCache::get(const std::string& dir) {
   auto it = folders_.find(dir);

@@ -123,7 +123,7 @@ class SharedFolder : public std::enable_shared_from_this<SharedFolder> {
   void notify();
   bool watched() const;
 
-  FolderCache& cache_;
+  FolderCache* cache_;  // null once the cache is gone (~FolderCache)
   std::string dir_;
   std::unique_ptr<store::Folder> folder_;  // used only inside jobs
   std::unique_ptr<Key> snapshot_key_;      // likewise

@@ -65,7 +65,9 @@ std::string format_user_line(const NewUser& u) {
 }
 
 Result<std::string> check_user_address(std::string_view address) {
-  mail::PathLimits limits;
+  // A user name is a mailbox of ours: RFC 5321's 64-octet local part, not
+  // the wider limits smtpd takes senders with.
+  const mail::PathLimits limits{.local_part = 64, .domain = 255, .path = 256};
   auto a = mail::parse_mailbox(address, limits, false);
   std::string shown(address.substr(0, 80));
   for (char& c : shown)

@@ -31,12 +31,18 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-// The first value found for any key in any table; "" when none.
-Result<std::string> lookup(const std::vector<const table::Table*>& tables, const std::vector<std::string>& keys) {
+// The first value found for any key in any table; "" when none. *matched:
+// the index of the key that found it.
+Result<std::string> lookup(const std::vector<const table::Table*>& tables, const std::vector<std::string>& keys,
+                           size_t* matched = nullptr) {
   for (auto* t : tables) {
-    for (auto& k : keys) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const auto& k = keys[i];
       auto v = t->lookup(k);
-      if (v) return std::move(*v);
+      if (v) {
+        if (matched) *matched = i;
+        return std::move(*v);
+      }
       if (v.error().code != Errc::kNotFound)
         return make_error(Errc::kTemporary, t->name() + ": " + v.error().text);
     }
@@ -52,7 +58,8 @@ class Expander {
     if (depth > kMaxAliasDepth)
       return make_error(Errc::kLimit, "alias expansion loop at <" + address + "> (more than " +
                                           std::to_string(kMaxAliasDepth) + " levels)");
-    auto targets = targets_of(address);
+    std::string extension;
+    auto targets = targets_of(address, &extension);
     if (!targets) return targets.take_error();
     if (targets->empty()) return add(address, from);
     for (auto& t : *targets) {
@@ -62,6 +69,7 @@ class Expander {
         continue;
       }
       std::string target = t.find('@') == std::string::npos ? t + "@" + s_.myorigin : t;
+      if (!extension.empty()) target.insert(target.rfind('@'), extension);
       if (equals_nocase(target, address)) {
         if (auto st = add(address, from); !st) return st;  // "bob: bob, archive"
         continue;
@@ -74,15 +82,22 @@ class Expander {
   std::vector<Recipient> take() { return std::move(out_); }
 
  private:
-  // The alias targets of an address; empty when it is final.
-  Result<std::vector<std::string>> targets_of(const std::string& address) {
+  // The alias targets of an address; empty when it is final. When a
+  // virtual_alias_maps entry matched only without the address's extension,
+  // *extension is that extension with its delimiter ("+news"), to go onto
+  // each target: Postfix's default propagate_unmatched_extensions
+  // (canonical, virtual), so demo+news@ keeps its folder through an alias.
+  // alias_maps entries do not pass it on (nor do Postfix's by default).
+  Result<std::vector<std::string>> targets_of(const std::string& address, std::string* extension) {
     auto [local, domain] = split_address(address);
     std::string lower = to_lower(local);
     std::string base = to_lower(without_extension(local, s_.delimiters));
     std::vector<std::string> keys = {lower + "@" + domain};
     if (base != lower) keys.push_back(base + "@" + domain);
-    auto v = lookup(s_.virtual_alias_maps, keys);
+    size_t matched = 0;
+    auto v = lookup(s_.virtual_alias_maps, keys, &matched);
     if (!v) return v.take_error();
+    if (!v->empty() && matched == 1) *extension = local.substr(base.size());
     if (v->empty() && !domain.empty() &&
         (contains(s_.mydestination, domain) ||
          ((lower == "postmaster" || lower == "abuse") && contains(s_.local_domains, domain)))) {

@@ -3,7 +3,10 @@
 // client gave into the final ones (DESIGN.md, "The queue"):
 //
 //   virtual_alias_maps   full address, then the address without its
-//                        extension (user+tag@domain -> user@domain)
+//                        extension (user+tag@domain -> user@domain), whose
+//                        results then get the extension (user+tag@domain
+//                        -> alias to demo@x gives demo+tag@x), as Postfix's
+//                        default propagate_unmatched_extensions does
 //   alias_maps           local part (then without extension) of an address
 //                        in mydestination, and postmaster/abuse of every
 //                        local domain (RFC 5321 4.5.1, RFC 2142)

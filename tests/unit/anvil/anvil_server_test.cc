@@ -114,7 +114,7 @@ TEST_CASE("anvil_server: a closed connection releases every connection it counte
   CHECK(h.ask(*smtpd2, "lookup\tservice=smtp\tclient=192.0.2.1") == "ok\tcount=0\trate=3\tmessage_rate=0\trcpt_rate=0");
 }
 
-TEST_CASE("anvil_server: rates restart after the time unit; idle clients expire", "[anvil]") {
+TEST_CASE("anvil_server: rates restart after the time unit, idle clients expire", "[anvil]") {
   anvil::Settings s;
   s.time_unit = 10s;
   Harness h(s);

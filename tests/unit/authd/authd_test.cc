@@ -89,7 +89,7 @@ void handshake(Harness& h, int fd, std::string& buf) {
 
 }  // namespace
 
-TEST_CASE("authd: PLAIN succeeds at once; a wrong password fails only after auth_failure_delay", "[authd]") {
+TEST_CASE("authd: PLAIN succeeds at once, a wrong password fails only after auth_failure_delay", "[authd]") {
   Harness h;
   std::string buf;
   int fd = h.connect(authd::Protocol::kClient);
@@ -113,7 +113,7 @@ TEST_CASE("authd: PLAIN succeeds at once; a wrong password fails only after auth
   ::close(fd);
 }
 
-TEST_CASE("authd: LOGIN over CONT rounds; bad base64 and stray CONT get FAIL with a reason", "[authd]") {
+TEST_CASE("authd: LOGIN over CONT rounds, bad base64 and stray CONT get FAIL with a reason", "[authd]") {
   Harness h;
   std::string buf;
   int fd = h.connect(authd::Protocol::kClient);

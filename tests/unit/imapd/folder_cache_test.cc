@@ -68,7 +68,7 @@ TEST_CASE("folder cache: one shared folder per directory, jobs in order, a snaps
   }
 }
 
-TEST_CASE("folder cache: our own STORE and EXPUNGE leave the folder proven unchanged; anyone else's change does not",
+TEST_CASE("folder cache: our own STORE and EXPUNGE leave the folder proven unchanged, anyone else's change does not",
           "[imapd]") {
   test::TempDir dir;
   std::string folder = make_folder(dir);

@@ -126,7 +126,7 @@ TEST_CASE("restrictions: the open-relay guard wants a reject or unauth_destinati
   }
 }
 
-TEST_CASE("restrictions: the lists run client, helo, sender, relay, recipient; permit ends only its own list",
+TEST_CASE("restrictions: the lists run client, helo, sender, relay, recipient, permit ends only its own list",
           "[smtpd]") {
   Case c;
   c.set(Stage::kClient, "permit, reject");  // permit ends the client list only

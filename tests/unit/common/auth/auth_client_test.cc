@@ -163,7 +163,7 @@ TEST_CASE("auth_client: a LOGIN exchange relays the server's challenges and ends
   CHECK(challenges == std::vector<std::string>{"VXNlcm5hbWU6", "UGFzc3dvcmQ6"});
 }
 
-TEST_CASE("auth_client: FAIL and FAIL temp reach the caller; a second request reuses the connection", "[auth]") {
+TEST_CASE("auth_client: FAIL and FAIL temp reach the caller, a second request reuses the connection", "[auth]") {
   test::TempDir dir;
   std::string path = dir.path() + "/auth";
   event::Loop loop;

@@ -85,7 +85,7 @@ TEST_CASE("passwd_file: refuses entries that break the rules, with file:line, an
   }
 }
 
-TEST_CASE("passwd_file: a duplicate user is refused; the first entry stays", "[auth]") {
+TEST_CASE("passwd_file: a duplicate user is refused, the first entry stays", "[auth]") {
   std::vector<std::string> warnings;
   auto f = PasswdFile::parse("a@e.t:{SHA512-CRYPT}$6$x$y:::::\nA@E.T:{SHA512-CRYPT}$6$z$w\n", "users", vmail(), "",
                              &warnings);

@@ -332,7 +332,7 @@ TEST_CASE("loop: a deferred call scheduled many times in one turn runs once, aft
   CHECK(runs == 2);
 }
 
-TEST_CASE("loop: a cancelled or destroyed deferred call does not run; one may destroy itself", "[event]") {
+TEST_CASE("loop: a cancelled or destroyed deferred call does not run, one may destroy itself", "[event]") {
   Loop loop;
   int runs = 0;
   Deferred d(loop, [&] { runs++; });

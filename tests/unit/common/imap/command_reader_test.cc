@@ -302,7 +302,7 @@ TEST_CASE("command_reader: tags, command names and UID") {
   CHECK(run("a X a(b\r\n") == Events{"E a Invalid character in atom"});
 }
 
-TEST_CASE("command_reader: BODY[...] sections are one atom; other brackets are atom characters") {
+TEST_CASE("command_reader: BODY[...] sections are one atom, other brackets are atom characters") {
   CHECK(run("a FETCH 1 (BODY[HEADER.FIELDS (A \"B C\")] BINARY.PEEK[1]<0.5>)\r\n") ==
         Events{"C a FETCH 1 (BODY[HEADER.FIELDS (A \"B C\")] BINARY.PEEK[1]<0.5>)"});
   CHECK(run("a FETCH 1 BODY[HEADER.FIELDS (A)\r\n") == Events{"E a Missing ']'"});

@@ -92,7 +92,7 @@ TEST_CASE("fetch_items: BODY[section]<partial> and BODY.PEEK") {
   }
 }
 
-TEST_CASE("fetch_items: which items set \\Seen, and the parsed fields") {
+TEST_CASE("fetch_items: which items set the Seen flag, and the parsed fields") {
   auto items = parse_fetch_items(Value::list_of({Value::atom("BODY.PEEK[1.2.HEADER.FIELDS (a \"b\")]<5.10>"),
                                                  Value::atom("BODY[TEXT]"), Value::atom("RFC822"),
                                                  Value::atom("RFC822.TEXT"), Value::atom("RFC822.HEADER")}));

@@ -51,7 +51,7 @@ TEST_CASE("response: astrings are atoms when every byte allows it and not NIL") 
   CHECK(as_astring("[Gmail]/Sent") == "\"[Gmail]/Sent\"");
 }
 
-TEST_CASE("response: flag lists in the RFC 3501 order with \\Recent") {
+TEST_CASE("response: flag lists in the RFC 3501 order with Recent") {
   CHECK(format_flag_list(0, {}) == "()");
   CHECK(format_flag_list(store::kAllSystemFlags, {"$Junk", "work"}, true) ==
         "(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\Recent $Junk work)");

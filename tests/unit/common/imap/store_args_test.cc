@@ -25,7 +25,7 @@ TEST_CASE("store_args: flag lists map system flags and keep keywords once") {
   CHECK(parse_flag_list(Value::list_of({}))->system == 0);
 }
 
-TEST_CASE("store_args: refuses \\Recent, unknown system flags and bad keywords") {
+TEST_CASE("store_args: refuses Recent, unknown system flags and bad keywords") {
   CHECK_FALSE(parse_flag_list(Value::list_of(atoms({"\\Recent"}))).ok());
   CHECK_FALSE(parse_flag_list(Value::list_of(atoms({"\\Important"}))).ok());
   CHECK_FALSE(parse_flag_list(Value::list_of(atoms({"a]b"}))).ok());

@@ -120,7 +120,7 @@ TEST_CASE("mime downgrade: a message without MIME-Version or encoding gets both"
         "Subject: x\r\nContent-Transfer-Encoding: quoted-printable\r\nMIME-Version: 1.0\r\n\r\n=E9t=E9\r\n");
 }
 
-TEST_CASE("mime downgrade: only the 8-bit parts of a multipart are converted; the multipart is relabelled 7bit") {
+TEST_CASE("mime downgrade: only the 8-bit parts of a multipart are converted, the multipart is relabelled 7bit") {
   std::string in =
       "MIME-Version: 1.0\r\n"
       "Content-Type: multipart/mixed;\r\n"

@@ -490,7 +490,7 @@ TEST_CASE("smtp_path: RCPT TO arguments with NOTIFY and ORCPT", "[mail]") {
   CHECK_FALSE(parse_rcpt_args("<x@y.example> ORCPT=" + orcpt_500 + "o", o, false).ok());
 }
 
-TEST_CASE("smtp_path: parse_mailbox reads a bare address; str() and key() are canonical", "[mail]") {
+TEST_CASE("smtp_path: parse_mailbox reads a bare address, str() and key() are canonical", "[mail]") {
   auto a = parse_mailbox("\"us er\"@Example.COM", PathLimits{}, false);
   REQUIRE(a.ok());
   CHECK(a->str() == "\"us er\"@Example.COM");

@@ -66,8 +66,16 @@ TEST_CASE("alias_expand: virtual and local aliases, recursion, one-to-many and d
   CHECK(f.expand({"postmaster"}) == V{"demo@example.test <- postmaster"});
   // mydestination: local parts are aliases; a bare target gets @myorigin.
   CHECK(f.expand({"list@mail.example.test"}) == V{"a@mail.example.test <- list@mail.example.test", "b@mail.example.test <- list@mail.example.test"});
-  // user+tag: the alias of user applies.
-  CHECK(f.expand({"sales+q4@example.test"}) == V{"bob@example.test <- sales+q4@example.test", "carol@example.test <- sales+q4@example.test"});
+  // user+tag: the alias of user applies, and a virtual alias passes the
+  // extension on (Postfix's propagate_unmatched_extensions), so the tag
+  // still picks the folder at delivery.
+  CHECK(f.expand({"sales+q4@example.test"}) == V{"bob+q4@example.test <- sales+q4@example.test", "carol+q4@example.test <- sales+q4@example.test"});
+  CHECK(f.expand({"self+x@example.test"}) == V{"self+x@example.test", "archive+x@example.test <- self+x@example.test"});
+  // An entry for the extended address itself wins, and passes nothing on.
+  Fixture g("sales@example.test bob@example.test\nsales+q4@example.test carol@example.test\n", "x: y\n");
+  CHECK(g.expand({"sales+q4@example.test"}) == V{"carol@example.test <- sales+q4@example.test"});
+  // alias_maps entries do not pass it on (nor do Postfix's by default).
+  CHECK(f.expand({"list+x@mail.example.test"}) == V{"a@mail.example.test <- list+x@mail.example.test", "b@mail.example.test <- list+x@mail.example.test"});
 }
 
 TEST_CASE("alias_expand: a loop is refused, not delivered half-way", "[queue]") {

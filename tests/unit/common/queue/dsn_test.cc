@@ -293,7 +293,7 @@ TEST_CASE("dsn: hostile diagnostics and headers cannot break the report", "[queu
   CHECK(m.find("continued") == std::string::npos);
 }
 
-TEST_CASE("dsn: 8-bit originals make an 8bit report; SMTPUTF8 ones a global report", "[queue][dsn]") {
+TEST_CASE("dsn: 8-bit originals make an 8bit report, SMTPUTF8 ones a global report", "[queue][dsn]") {
   Utc utc;
   {
     Envelope env = original_envelope();
@@ -361,7 +361,7 @@ TEST_CASE("dsn: NOTIFY decides who wants which notice (RFC 3461 4.1)", "[queue][
   }
 }
 
-TEST_CASE("dsn: never a notice to <>; a failed bounce goes to the double-bounce recipient, once", "[queue][dsn]") {
+TEST_CASE("dsn: never a notice to <>, a failed bounce goes to the double-bounce recipient, once", "[queue][dsn]") {
   Envelope env = original_envelope();
   CHECK(notice_target(env, DsnKind::kFailure) == NoticeTarget::kSender);
   CHECK(notice_target(env, DsnKind::kDelay) == NoticeTarget::kSender);

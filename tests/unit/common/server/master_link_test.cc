@@ -47,7 +47,7 @@ TEST_CASE("master_link: malformed log datagrams are rejected, emergency levels a
   CHECK(level == log::Level::kCrit);
 }
 
-TEST_CASE("master_link: a datagram may carry several records; malformed ones are skipped", "[server]") {
+TEST_CASE("master_link: a datagram may carry several records, malformed ones are skipped", "[server]") {
   std::vector<std::pair<log::Level, std::string>> got;
   server::for_each_log_record("<6>t[1]: a\n<4>t[1]: warning: b\nbad\n<6>t[1]: c",
                               [&](log::Level l, std::string_view s) { got.emplace_back(l, std::string(s)); });

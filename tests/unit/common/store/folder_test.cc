@@ -200,7 +200,7 @@ TEST_CASE("folder: store renames files, raises MODSEQ and keeps what it does not
   same_view(f, md);
 }
 
-TEST_CASE("folder: changes by other programs are seen with a new MODSEQ; store copes with them", "[store]") {
+TEST_CASE("folder: changes by other programs are seen with a new MODSEQ, store copes with them", "[store]") {
   TempDir dir;
   const std::string md = maildir_in(dir);
   REQUIRE(deliver(md, "a").ok());

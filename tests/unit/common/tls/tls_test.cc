@@ -115,7 +115,7 @@ TEST_CASE("tls: a server context loads a matching certificate and key, and says 
   CHECK_FALSE(tls::server_context(o).ok());
 }
 
-TEST_CASE("tls: a handshake reports what was negotiated; a TLS 1.1 client is refused", "[tls]") {
+TEST_CASE("tls: a handshake reports what was negotiated, a TLS 1.1 client is refused", "[tls]") {
   test::TempDir dir;
   auto [cert, key] = make_cert();
   tls::ServerOptions o;
