@@ -266,12 +266,7 @@ void Session::finish(const char* why) {
 bool Session::closing_drained() {
   if (tls_active_ && !close_notify_sent_) {
     close_notify_sent_ = true;
-    SSL* ssl = bufferevent_openssl_get_ssl(bev_.get());
-    if (ssl && SSL_is_init_finished(ssl)) {
-      (void)SSL_shutdown(ssl);
-      ERR_clear_error();
-      if (output_pending()) return false;
-    }
+    if (tls::send_close_notify(bufferevent_openssl_get_ssl(bev_.get())) && output_pending()) return false;
   }
   finish(nullptr);
   return true;

@@ -180,4 +180,11 @@ std::string describe(const Negotiated& n) {
          std::to_string(n.algbits) + " bits)";
 }
 
+bool send_close_notify(SSL* ssl) {
+  if (!ssl || !SSL_is_init_finished(ssl)) return false;
+  (void)SSL_shutdown(ssl);
+  ERR_clear_error();
+  return true;
+}
+
 }  // namespace tern::tls

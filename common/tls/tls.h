@@ -92,6 +92,13 @@ struct Negotiated {
 };
 Negotiated negotiated(SSL* ssl);
 
+// RFC 8446 6.1: each side MUST send close_notify before it closes its
+// side. Hands the alert to the session's BIO (the socket, or a filter's
+// buffer the caller must still flush), best effort and without blocking;
+// clears the error queue. False when the handshake never finished (nothing
+// to close).
+bool send_close_notify(SSL* ssl);
+
 // "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" (Postfix's
 // "Anonymous TLS connection established from ...: <this>").
 std::string describe(const Negotiated& n);

@@ -265,14 +265,9 @@ void Session::close_after_reply() {
 void Session::closing_drained() {
   if (tls_active_ && !close_notify_sent_) {
     close_notify_sent_ = true;
-    SSL* ssl = bufferevent_openssl_get_ssl(bev_.get());
-    if (ssl && SSL_is_init_finished(ssl)) {
-      (void)SSL_shutdown(ssl);
-      ERR_clear_error();
-      if (output_pending()) {
-        login_timer_.start(std::chrono::seconds(10));  // a client that never reads is still dropped
-        return close_timer_.start(std::chrono::milliseconds(50));
-      }
+    if (tls::send_close_notify(bufferevent_openssl_get_ssl(bev_.get())) && output_pending()) {
+      login_timer_.start(std::chrono::seconds(10));  // a client that never reads is still dropped
+      return close_timer_.start(std::chrono::milliseconds(50));
     }
   }
   finish(nullptr);

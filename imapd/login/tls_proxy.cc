@@ -2,10 +2,9 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include "common/base/log.h"
+#include "common/tls/tls.h"
 
 namespace tern::imap_login {
 
@@ -110,12 +109,8 @@ void TlsProxy::maybe_done() {
   // socket's bufferevent, polled until it has left.
   if (!flush_timed_out_ && closed_ != tls_.get() && !close_notify_sent_) {
     close_notify_sent_ = true;
-    SSL* ssl = bufferevent_openssl_get_ssl(tls_.get());
-    if (ssl && SSL_is_init_finished(ssl)) {
-      (void)SSL_shutdown(ssl);
-      ERR_clear_error();
-      if (pending_out(tls_.get())) return poll_.start(std::chrono::milliseconds(50));
-    }
+    if (tls::send_close_notify(bufferevent_openssl_get_ssl(tls_.get())) && pending_out(tls_.get()))
+      return poll_.start(std::chrono::milliseconds(50));
   }
   done_ = true;
   timer_.cancel();
