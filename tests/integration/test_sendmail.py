@@ -204,11 +204,14 @@ def main():
         check([x["TO"] for x in rcpts] == ["demo+help@example.test"], f"only the good recipient is queued: {rcpts}")
         check_added_headers(msg, qid, uid, b"Subject: loop\r\nFrom: Loop Test <" + me.encode() +
                             b"@mail.example.test>\r\n\r\nx\r\n")
-        log = suite.log_text()
-        bounced = re.search(rf"({ID}): to=<loopa@mail\.example\.test>, relay=none, delay=0, dsn=5\.4\.6, "
-                            rf"status=bounced \(alias expansion loop", log)
-        told = bounced and re.search(rf"{bounced.group(1)}: sender non-delivery notification: ({ID})", log)
-        check(bool(told), f"pickup logs the bounced recipient and the notice: {log[-2000:]}")
+        # pickup queues the message first, then the notice: wait for both lines.
+        def notice_logged():
+            log = suite.log_text()
+            bounced = re.search(rf"({ID}): to=<loopa@mail\.example\.test>, relay=none, delay=0, dsn=5\.4\.6, "
+                                rf"status=bounced \(alias expansion loop", log)
+            return bounced and re.search(rf"{bounced.group(1)}: sender non-delivery notification: ({ID})", log)
+        told = wait_for(notice_logged, timeout=10)
+        check(bool(told), f"pickup logs the bounced recipient and the notice: {suite.log_text()[-2000:]}")
         notice = told.group(1)
         check(wait_for(lambda: notice in suite.queue_files("active"), timeout=10), "qmgr takes the notice in")
         records, rcpts, msg = queued(suite, notice)
